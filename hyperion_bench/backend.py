@@ -1,0 +1,112 @@
+"""Syne Tune's LocalBackend, but trials run in warm worker processes instead of fresh ones.
+
+Why: see ``hyperion_bench.worker`` (start-up costs longer than a small trial). Everything else is
+Syne Tune's: the trial folder layout, metrics parsed from ``std.out``, time stamps, stop/pause files.
+The only change is what stands behind ``self.trial_subprocess[trial_id]``: a :class:`_Job` whose
+``poll()`` reads the worker's ``exit_code`` file and whose ``pid`` is the worker's, so Syne Tune's
+``_kill_process`` (stop, pause, end of budget) kills that worker; the pool replaces it on demand.
+A worker that dies mid-trial (segfault, out-of-memory kill) fails the trial, not the run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from syne_tune.backend import LocalBackend
+
+from hyperion_bench import trial as trial_module
+from hyperion_bench.worker import EXIT_CODE_FILE
+
+
+class _Worker:
+    def __init__(self, env: dict[str, str] | None = None):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hyperion_bench.worker"],
+            stdin=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.job: _Job | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    @property
+    def idle(self) -> bool:
+        return self.alive and (self.job is None or self.job.poll() is not None)
+
+    def submit(self, job: _Job, config_file: Path) -> None:
+        self.job = job
+        self.proc.stdin.write(json.dumps({"trial_path": str(job.trial_path), "config_file": str(config_file)}) + "\n")
+        self.proc.stdin.flush()
+
+    def close(self) -> None:
+        if self.alive:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+class _Job:
+    """Quacks like the ``subprocess.Popen`` LocalBackend keeps per trial."""
+
+    def __init__(self, worker: _Worker, trial_path: Path):
+        self.worker, self.trial_path = worker, trial_path
+
+    @property
+    def pid(self) -> int:
+        return self.worker.proc.pid
+
+    def poll(self) -> int | None:
+        code_file = self.trial_path / EXIT_CODE_FILE
+        if code_file.exists():
+            return int(code_file.read_text())
+        if not self.worker.alive:  # killed, or crashed hard: the trial did not finish
+            return self.worker.proc.returncode or -9
+        return None
+
+    def kill(self) -> None:
+        self.worker.proc.kill()
+
+
+class WarmWorkerBackend(LocalBackend):
+    """A LocalBackend whose trials run in a pool of persistent ``hyperion_bench.worker`` processes."""
+
+    def __init__(self, env: dict[str, str] | None = None):
+        super().__init__(entry_point=trial_module.__file__, pass_args_as_json=True, rotate_gpus=False)
+        self.env = env
+        self.workers: list[_Worker] = []
+
+    def _schedule(self, trial_id: int, config: dict[str, Any]) -> None:
+        trial_path = self.trial_path(trial_id)
+        trial_path.mkdir(parents=True, exist_ok=True)
+        (trial_path / EXIT_CODE_FILE).unlink(missing_ok=True)  # a resumed trial runs again
+        for name in ("std.out", "std.err"):  # Syne Tune may read them before the worker writes
+            (trial_path / name).touch()
+        config_file = trial_path / "config.json"
+        config_file.write_text(json.dumps(config))
+        self.workers = [w for w in self.workers if w.alive]
+        worker = next((w for w in self.workers if w.idle), None)
+        if worker is None:
+            worker = _Worker(self.env)
+            self.workers.append(worker)
+        job = _Job(worker, trial_path)
+        self.trial_subprocess[trial_id] = job
+        worker.submit(job, config_file)
+        self._busy_trial_id_candidates.add(trial_id)
+
+    def shutdown(self) -> None:
+        """Let idle workers exit; kill busy ones (the Tuner has already stopped their trials)."""
+        for w in self.workers:
+            if w.idle:
+                w.close()
+            elif w.alive:
+                w.proc.kill()
+        self.workers = []

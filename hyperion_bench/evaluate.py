@@ -1,0 +1,161 @@
+"""``evaluate(suite, config, ...)``: the only trial body. A config goes in, metrics come out.
+
+Why one function: fairness. Random search, TPE, a derived DARTS cell and Hyperion all end here, so
+they are trained by the same loop on the same data with the same budget accounting. Data sits on the
+device as tensors for the whole trial (no DataLoader, no per-batch host work); augmentation, when a
+suite asks for it, runs as tensor ops on the device.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hyperion_bench.nn import Genotype, build_network, count_params
+from hyperion_bench.objectives import derive, weighted_sum
+from hyperion_bench.suites import Suite
+
+Report = Callable[..., None]
+
+
+class TrialDiverged(RuntimeError):
+    """The training loss became NaN or infinite; the trial is recorded as failed."""
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def prepare_signal(x: torch.Tensor, window: int, downsample: int) -> torch.Tensor:
+    """1-D pipeline parameters: centre crop to ``window`` samples, then average ``downsample`` samples.
+
+    This is the Hyperion motor use case's window size and sampling rate (Table 1): a shorter window and
+    a lower rate make a cheaper network, at some cost in accuracy, and the optimiser trades them off.
+    """
+    length = x.shape[-1]
+    if 0 < window < length:
+        start = (length - window) // 2
+        x = x[..., start : start + window]
+    if downsample > 1 and x.shape[-1] >= downsample:
+        x = F.avg_pool1d(x, downsample, downsample)
+    return x
+
+
+def augment_images(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Random horizontal flip per sample and a random translation (pad = size/8) per batch."""
+    flip = torch.rand(x.shape[0], device=x.device, generator=gen) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    pad = max(1, x.shape[-1] // 8)
+    dx, dy = torch.randint(0, 2 * pad + 1, (2,), generator=gen, device=x.device).tolist()
+    padded = F.pad(x, (pad, pad, pad, pad))
+    return padded[..., dy : dy + x.shape[-2], dx : dx + x.shape[-1]]
+
+
+@torch.no_grad()
+def predict_loss_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> tuple[float, float]:
+    model.eval()
+    loss_sum, wrong = 0.0, 0
+    for i in range(0, x.shape[0], batch):
+        logits = model(x[i : i + batch])
+        loss_sum += F.cross_entropy(logits, y[i : i + batch], reduction="sum").item()
+        wrong += (logits.argmax(1) != y[i : i + batch]).sum().item()
+    n = max(x.shape[0], 1)
+    return loss_sum / n, wrong / n
+
+
+def evaluate(
+    suite: Suite,
+    config: dict[str, Any],
+    data: Any,
+    *,
+    epochs: int | None = None,
+    report: Report | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    genotype: Genotype | None = None,
+) -> dict[str, Any]:
+    """Build, train and measure the network ``config`` describes; report after every epoch.
+
+    ``data`` is a :class:`hyperion_bench.data.Dataset`. ``epochs`` overrides the config's (multi-fidelity
+    methods). Every report carries epoch, val_error, val_loss, train_loss, n_params, the suite's
+    weighted_sum, elapsed_s and peak_gpu_mem_mb (NaN on the CPU); the last also test_error/test_loss.
+    Raises :class:`TrialDiverged` on a non-finite loss. Same seed on the CPU -> same numbers.
+    """
+    started = time.perf_counter()
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    torch.manual_seed(seed)
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(seed)
+    s = suite.setting
+
+    splits = {k: getattr(data, k) for k in ("x_train", "x_val", "x_test")}
+    if len(data.in_shape) == 2:  # 1-D signals: the sensing pipeline parameters
+        window, downsample = int(s(config, "window")), int(s(config, "downsample"))
+        splits = {k: prepare_signal(v, window, downsample) for k, v in splits.items()}
+    x_train, x_val, x_test = (splits[k].to(dev) for k in ("x_train", "x_val", "x_test"))
+    y_train, y_val, y_test = (getattr(data, k).to(dev) for k in ("y_train", "y_val", "y_test"))
+    in_shape = tuple(x_train.shape[1:])
+
+    model, genotype = build_network(suite, config, in_shape, data.n_classes, genotype)
+    model = model.to(dev)
+    n_params = count_params(model)
+
+    n_epochs = int(epochs if epochs is not None else s(config, "epochs"))
+    batch = min(int(s(config, "batch_size")), x_train.shape[0])
+    steps_per_epoch = max(x_train.shape[0] // batch, 1)
+    lr, wd = float(s(config, "lr")), float(s(config, "weight_decay"))
+    if s(config, "optimizer") == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=float(s(config, "momentum")),
+                              weight_decay=wd, nesterov=float(s(config, "momentum")) > 0)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_epochs * steps_per_epoch)
+    augment = bool(s(config, "augment")) and len(in_shape) == 3
+
+    metrics: dict[str, Any] = {}
+    for epoch in range(1, n_epochs + 1):
+        model.train()
+        order = torch.randperm(x_train.shape[0], device=dev, generator=gen)
+        loss_sum = torch.zeros((), device=dev)
+        for step in range(steps_per_epoch):  # drops the last partial batch: no size-1 BatchNorm batches
+            idx = order[step * batch : (step + 1) * batch]
+            xb = x_train[idx]
+            if augment:
+                xb = augment_images(xb, gen)
+            loss = F.cross_entropy(model(xb), y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            loss_sum += loss.detach()
+        train_loss = loss_sum.item() / steps_per_epoch  # one host sync per epoch
+        if not math.isfinite(train_loss):
+            raise TrialDiverged(f"training loss became {train_loss} in epoch {epoch}")
+        val_loss, val_error = predict_loss_error(model, x_val, y_val)
+        metrics = derive(
+            {"epoch": epoch, "val_error": val_error, "val_loss": val_loss, "train_loss": train_loss,
+             "n_params": n_params}
+        )
+        metrics["weighted_sum"] = weighted_sum(suite.objectives, metrics)
+        if epoch == n_epochs:
+            metrics["test_loss"], metrics["test_error"] = predict_loss_error(model, x_test, y_test)
+        metrics["elapsed_s"] = time.perf_counter() - started
+        metrics["peak_gpu_mem_mb"] = (
+            torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else float("nan")
+        )
+        if report is not None:
+            report(**metrics)
+    if genotype is not None:
+        metrics["genotype"] = genotype.to_json()
+    return metrics

@@ -1,0 +1,232 @@
+"""Run methods x seeds on a suite under one budget, through Syne Tune's Tuner.
+
+Why it exists: the budget accounting is the heart of a fair comparison, so it lives in one place.
+Every (method, seed) gets the same wall-clock limit and/or trial count, the same workers, the same
+device and the same suite; its results go to ``<out>/<suite>/<method>/seed-<k>/`` with a
+``metadata.json`` recording the command, versions, hardware, budget and seed. A finished
+(method, seed) is skipped when the command is run again; an interrupted one is set aside (renamed,
+never deleted) and run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from hyperion_bench.errors import UserError
+from hyperion_bench.records import TrialRecorder, write_json_atomic
+from hyperion_bench.suites import Suite
+
+DONE_FILE = "done.json"
+METADATA_FILE = "metadata.json"
+METRIC = "weighted_sum"
+PACKAGES = ("hyperion-bench", "torch", "torchvision", "syne-tune", "optuna", "hyperopt", "flaml", "numpy",
+            "pandas", "scikit-learn", "pymoo", "botorch")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Per (method, seed). At least one of the two is set."""
+
+    wallclock_s: float | None = None
+    max_trials: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.wallclock_s is None and self.max_trials is None:
+            raise UserError("no budget: give --budget (e.g. 5m) and/or --max-trials N, or set them in the suite")
+        if self.wallclock_s is not None and not self.wallclock_s > 0:
+            raise UserError(f"budget must be positive, got {self.wallclock_s} s")
+        if self.max_trials is not None and self.max_trials < 1:
+            raise UserError(f"--max-trials must be at least 1, got {self.max_trials}")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    suite: Suite
+    methods: list[str]
+    budget: Budget
+    seeds: list[int]
+    workers: int
+    out: Path
+    device: str = "cpu"
+    data_dir: str | None = None
+    download: bool = False
+    command: str = ""
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def hardware(device: str) -> dict[str, Any]:
+    import torch
+
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "device": device,
+        "cuda_available": torch.cuda.is_available(),
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpu_memory_gb"] = round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
+    return info
+
+
+def threads_per_trial(workers: int, device: str) -> int:
+    """Share the CPU cores between concurrent trials (GPU trials need only one host thread)."""
+    if device.startswith("cuda"):
+        return 1
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def run_experiment(settings: RunSettings) -> list[Path]:
+    """Run every (method, seed); returns the result folders. Checks the data before starting."""
+    import torch
+
+    from hyperion_bench.data import load_dataset
+    from hyperion_bench.evaluate import resolve_device
+    from hyperion_bench.methods import METHODS
+
+    for m in settings.methods:
+        if m not in METHODS:
+            raise UserError(f"unknown method {m!r}; known methods: {', '.join(sorted(METHODS))}")
+    if settings.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {settings.workers}")
+    device = str(resolve_device(settings.device))
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto")
+    suite = settings.suite
+    # fail fast (one line, exit 2) on missing data, and warm the dataset cache for the workers
+    load_dataset(suite.dataset, settings.data_dir, split_seed=suite.split_seed, val_fraction=suite.val_fraction,
+                 test_fraction=suite.test_fraction, download=settings.download)
+    folders = []
+    for method in settings.methods:
+        for seed in settings.seeds:
+            folders.append(run_one(settings, method, seed, device))
+    return folders
+
+
+def run_one(settings: RunSettings, method: str, seed: int, device: str) -> Path:
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.results_callback import StoreResultsCallback
+
+    from hyperion_bench.backend import WarmWorkerBackend
+    from hyperion_bench.methods import make_scheduler
+
+    suite = settings.suite
+    folder = settings.out / suite.name / method / f"seed-{seed}"
+    if (folder / DONE_FILE).exists():
+        print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: already done, skipped", flush=True)
+        return folder
+    if folder.exists() and any(folder.iterdir()):
+        aside = folder.with_name(f"{folder.name}.interrupted-{datetime.now():%Y%m%d-%H%M%S}")
+        folder.rename(aside)
+        print(f"[hyperion-bench] {folder}: unfinished earlier attempt kept as {aside.name}", flush=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    threads = threads_per_trial(settings.workers, device)
+    constants = {
+        "hb_suite": str(suite.path),
+        "hb_seed": seed,
+        "hb_device": device,
+        "hb_threads": threads,
+        "hb_data_dir": settings.data_dir or "",
+        "hb_download": settings.download,
+    }
+    meta = {
+        "suite": suite.name,
+        "suite_file": str(suite.path),
+        "suite_sha256": hashlib.sha256(suite.path.read_bytes()).hexdigest(),
+        "method": method,
+        "seed": seed,
+        "budget": asdict(settings.budget),
+        "workers": settings.workers,
+        "threads_per_trial": threads,
+        "command": settings.command,
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "versions": versions(),
+        "hardware": hardware(device),
+        "metric": METRIC,
+    }
+    write_json_atomic(meta, folder / METADATA_FILE)
+
+    scheduler = make_scheduler(method, space=suite.space, metric=METRIC, seed=seed,
+                               max_trials=settings.budget.max_trials, constants=constants)
+    os.environ["SYNETUNE_FOLDER"] = str(folder)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    backend = WarmWorkerBackend(env=env)
+    stop = StoppingCriterion(max_wallclock_time=settings.budget.wallclock_s) if settings.budget.wallclock_s \
+        else (lambda status: False)
+    recorder = TrialRecorder(folder)
+    tuner = Tuner(
+        trial_backend=backend,
+        scheduler=scheduler,
+        stop_criterion=stop,
+        n_workers=settings.workers,
+        sleep_time=0.1,
+        results_update_interval=30.0,
+        print_update_interval=10**9,
+        max_failures=10**9,  # a failed trial is a result, not a reason to stop
+        tuner_name="syne-tune",
+        suffix_tuner_name=False,
+        save_tuner=False,
+        callbacks=[StoreResultsCallback(), recorder],
+        output_logger=_quiet_logger(),
+    )
+    print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: running "
+          f"({_budget_text(settings.budget)}, {settings.workers} workers, {device})", flush=True)
+    started = time.time()
+    try:
+        tuner.run()
+    finally:
+        backend.shutdown()
+    statuses = [r["status"] for r in recorder.rows.values()]
+    meta.update(finished=datetime.now().isoformat(timespec="seconds"), wallclock_used_s=round(time.time() - started, 1),
+                n_trials=len(statuses), n_failed=statuses.count("failed"))
+    write_json_atomic(meta, folder / METADATA_FILE)
+    write_json_atomic({"finished": meta["finished"]}, folder / DONE_FILE)
+    print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {len(statuses)} trials "
+          f"({statuses.count('failed')} failed) in {meta['wallclock_used_s']} s", flush=True)
+    return folder
+
+
+def _budget_text(budget: Budget) -> str:
+    parts = []
+    if budget.wallclock_s:
+        parts.append(f"{budget.wallclock_s:g} s")
+    if budget.max_trials:
+        parts.append(f"{budget.max_trials} trials")
+    return " / ".join(parts)
+
+
+def _quiet_logger() -> Any:
+    """Syne Tune's TunerLogger prints a banner per trial; keep only its errors and warnings."""
+    from syne_tune.tuner_logger import TunerLogger
+
+    class QuietLogger(TunerLogger):
+        pass
+
+    for name in dir(TunerLogger):
+        if name.startswith("print_") and name not in ("print_error", "print_warning", "print_failure_logs"):
+            setattr(QuietLogger, name, lambda self, *a, **k: None)
+    return QuietLogger(use_colors=False, use_emojis=False)
+
+
+def main_command() -> str:
+    return " ".join(["python -m hyperion_bench", *sys.argv[1:]])

@@ -1,0 +1,102 @@
+"""Shared fixtures: tiny suites written on the fly, and small synthetic datasets."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class TinyData:
+    """Stands in for hyperion_bench.data.Dataset: separable classes so training can be checked."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    n_classes: int
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+
+def make_tiny_data(shape: tuple[int, ...], n: int = 96, n_classes: int = 3, seed: int = 0) -> TinyData:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % n_classes
+    x = torch.randn((n, *shape), generator=g) * 0.5 + y.view(-1, *([1] * len(shape))).float()
+    a, b = n // 2, 3 * n // 4
+    return TinyData(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:], n_classes)
+
+
+@pytest.fixture
+def tiny_images() -> TinyData:
+    return make_tiny_data((1, 8, 8))
+
+
+@pytest.fixture
+def tiny_signals() -> TinyData:
+    return make_tiny_data((1, 40))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("HYPERION_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "hb-cache"))
+
+
+def write_suite(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+CELL_SUITE = """
+[data]
+dataset = "digits"
+
+[network]
+family = "cell"
+nodes = 2
+
+[training]
+epochs = 2
+batch_size = 16
+lr = 0.05
+
+[params.cells]
+role = "macro"
+type = "int"
+low = 1
+high = 3
+
+[params.channels]
+role = "macro"
+type = "choice"
+choices = [4, 8]
+
+[params.op]
+role = "fusion"
+type = "choice"
+choices = ["conv", "sep_conv", "dil_conv", "max_pool", "avg_pool", "skip"]
+
+[params.kernel]
+role = "fusion"
+type = "choice"
+choices = [3, 4, 5]
+
+[params.activation]
+role = "fusion"
+type = "choice"
+choices = ["relu", "tanh"]
+
+[objectives]
+weighted_sum = { val_error = 1.0, n_params = 1e-5 }
+"""

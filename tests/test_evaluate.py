@@ -4,8 +4,8 @@ import math
 
 import pytest
 import torch
-from conftest import CELL_SUITE, write_suite
 
+from conftest import CELL_SUITE, write_suite
 from hyperion_bench.evaluate import TrialDiverged, evaluate, prepare_signal
 from hyperion_bench.suites import load_suite
 

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from conftest import CELL_SUITE, write_suite
 
+from conftest import CELL_SUITE, write_suite
 from hyperion_bench.nn import Edge, Genotype, build_network, count_params
 from hyperion_bench.nn.cell_network import CellNetwork, reduction_cells
 from hyperion_bench.nn.ops import FactorizedReduce, make_op

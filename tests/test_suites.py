@@ -1,8 +1,8 @@
 """Suite files: every shipped one loads; every malformed one fails with one line naming file and key."""
 
 import pytest
-from conftest import CELL_SUITE, write_suite
 
+from conftest import CELL_SUITE, write_suite
 from hyperion_bench.errors import UserError
 from hyperion_bench.suites import list_suites, load_suite, parse_duration
 

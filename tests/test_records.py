@@ -1,0 +1,95 @@
+"""The recorder: one row per trial, failures with their error, atomic rewrites, report aggregation."""
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from syne_tune.backend.trial_status import Status, Trial
+
+from hyperion_bench.records import EPOCHS_FILE, TRIALS_FILE, TrialRecorder, write_csv_atomic
+from hyperion_bench.report import load_trials, render, summary_table
+from hyperion_bench.trial import ERROR_TAG
+
+
+class FakeBackend:
+    def __init__(self, lines):
+        self.lines = lines
+
+    def stderr(self, trial_id):
+        return self.lines
+
+
+class FakeTuner:
+    def __init__(self, lines):
+        self.trial_backend = FakeBackend(lines)
+
+
+def trial(i: int) -> Trial:
+    config = {"lr": 0.1 * (i + 1), "hb_seed": 0, "hb_suite": "x.toml"}
+    return Trial(trial_id=i, config=config, creation_time=datetime.now())
+
+
+def result(ws: float, epoch: int = 1) -> dict:
+    return {"epoch": epoch, "val_error": ws, "weighted_sum": ws, "n_params": 10, "st_worker_time": 1.0}
+
+
+def test_rows_for_completed_failed_and_stopped_trials(tmp_path):
+    rec = TrialRecorder(tmp_path)
+    rec.on_tuning_start(FakeTuner(["Traceback ...\n", f"{ERROR_TAG} TrialDiverged: training loss became nan\n"]))
+    for i in range(3):
+        rec.on_start_trial(trial(i))
+    rec.on_trial_result(trial(0), Status.in_progress, result(0.5, 1), "CONTINUE")
+    rec.on_trial_result(trial(0), Status.in_progress, result(0.3, 2), "CONTINUE")
+    rec.on_trial_complete(trial(0), result(0.3, 2))
+    rec.on_fetch_status_results({1: (trial(1), Status.failed)}, [])
+    rec.on_tuning_end()
+    frame = pd.read_csv(tmp_path / TRIALS_FILE)
+    assert list(frame["status"]) == ["completed", "failed", "stopped"]
+    assert frame.loc[0, "weighted_sum"] == 0.3 and frame.loc[0, "config_lr"] == pytest.approx(0.1)
+    assert "config_hb_seed" not in frame.columns and "st_worker_time" not in frame.columns
+    assert frame.loc[1, "error"] == "TrialDiverged: training loss became nan"
+    assert frame.loc[2, "error"].startswith("stopped")
+    assert len((tmp_path / EPOCHS_FILE).read_text().splitlines()) == 2
+
+
+def test_completed_with_nan_objective_is_a_failure(tmp_path):
+    rec = TrialRecorder(tmp_path)
+    rec.on_tuning_start(FakeTuner([]))
+    rec.on_start_trial(trial(0))
+    rec.on_trial_complete(trial(0), result(float("nan")))
+    assert pd.read_csv(tmp_path / TRIALS_FILE).loc[0, "status"] == "failed"
+
+
+def test_atomic_write_leaves_no_temp_file_and_replaces(tmp_path):
+    path = tmp_path / TRIALS_FILE
+    write_csv_atomic(pd.DataFrame({"a": [1]}), path)
+    write_csv_atomic(pd.DataFrame({"a": [1, 2]}), path)
+    assert len(pd.read_csv(path)) == 2
+    assert [p.name for p in tmp_path.iterdir()] == [TRIALS_FILE]
+
+
+def write_run(root, method, seed, values, test_errors, statuses=None):
+    folder = root / "s" / method / f"seed-{seed}"
+    folder.mkdir(parents=True)
+    n = len(values)
+    pd.DataFrame({"trial_id": range(n), "status": statuses or ["completed"] * n, "val_error": values,
+                  "weighted_sum": values, "test_error": test_errors}).to_csv(folder / TRIALS_FILE, index=False)
+
+
+def test_report_aggregates_over_seeds(tmp_path):
+    write_run(tmp_path, "a", 0, [0.5, 0.2, 0.4], [0.6, 0.25, 0.1])
+    write_run(tmp_path, "a", 1, [0.3, 0.1], [0.35, 0.15])
+    write_run(tmp_path, "b", 0, [0.9, np.nan], [0.9, np.nan], ["completed", "failed"])
+    (tmp_path / "s" / "a" / "seed-2.interrupted-1").mkdir()  # ignored
+    table = summary_table(load_trials(tmp_path))
+    a = table[table.method == "a"].iloc[0]
+    assert a.n_seeds == 2 and a.n_trials == 5
+    assert a.best_val_error_mean == pytest.approx(0.15)
+    assert a.best_val_error_std == pytest.approx(np.std([0.2, 0.1], ddof=1))
+    assert a.test_error_of_best_mean == pytest.approx((0.25 + 0.15) / 2)  # test error of the best, not the best test
+    b = table[table.method == "b"].iloc[0]
+    assert b.n_failed == 1 and b.best_val_error_mean == pytest.approx(0.9)
+    csv = render(table, "csv")
+    assert csv.splitlines()[0].startswith("suite,method,n_seeds,n_trials")
+    assert render(table, "md").startswith("| suite | method |")

@@ -40,9 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
 
-    rep = sub.add_parser("report", help="summary table of a results folder")
+    rep = sub.add_parser("report", help="summary table (and plots) of a results folder")
     rep.add_argument("dir")
-    rep.add_argument("--format", default="md", choices=["md", "csv"])
+    rep.add_argument("--format", default="md", choices=["md", "csv", "latex"])
+    rep.add_argument("--plots", action="store_true",
+                     help="also write DIR/report/: the table as md, csv and latex, and PNG + PDF figures")
     return parser
 
 
@@ -89,14 +91,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         command=main_command(),
     )
     run_experiment(settings)
-    print(render(summary_table(load_trials(Path(args.out) / suite.name)), "md"))
+    print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from hyperion_bench.report import load_trials, render, summary_table
 
-    sys.stdout.write(render(summary_table(load_trials(Path(args.dir))), args.format))
+    trials = load_trials(Path(args.dir))
+    table = summary_table(trials)
+    sys.stdout.write(render(table, args.format))
+    if args.plots:
+        from hyperion_bench.plots import plot_all
+
+        folder = Path(args.dir) / "report"
+        folder.mkdir(parents=True, exist_ok=True)
+        for fmt, ext in (("md", "md"), ("csv", "csv"), ("latex", "tex")):
+            (folder / f"summary.{ext}").write_text(render(table, fmt))
+        paths = plot_all(trials, folder)
+        print(f"wrote {folder}/summary.{{md,csv,tex}} and {len(paths)} figure files", file=sys.stderr)
     return 0
 
 

@@ -1,32 +1,44 @@
-"""Result tables: one row per (suite, method), aggregated over seeds.
+"""Result tables: one row per (suite, method), aggregated over seeds, with fairness checks.
 
 Why: the published numbers must come from the recorded trials and nothing else. The report reads
-``<dir>/<suite>/<method>/seed-<k>/trials.csv`` (as written by the runner, or a single such folder
-tree) and never re-runs anything.
+``<dir>/.../<suite>/<method>/seed-<k>/{trials.csv,metadata.json}`` and never re-runs anything. It
+also states each method's budget, workers, device and seeds as recorded and flags any method that
+ran under different conditions from the others on the same suite, because such a row is not a fair
+comparison.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from hyperion_bench.errors import UserError
+from hyperion_bench.metrics import hypervolume, pareto_mask
 from hyperion_bench.records import TRIALS_FILE
 
 SEED_DIR = re.compile(r"^seed-(\d+)$")
 COLUMNS = [
-    "suite", "method", "n_seeds", "n_trials", "n_failed", "best_val_error_mean", "best_val_error_std",
-    "best_weighted_sum_mean", "best_weighted_sum_std", "test_error_of_best_mean", "test_error_of_best_std",
-    "wallclock_used_s_mean", "budget",
+    "suite", "method", "n_seeds", "n_trials", "n_failed",
+    "best_val_error_mean", "best_val_error_std",
+    "best_weighted_sum_mean", "best_weighted_sum_std",
+    "test_error_of_best_mean", "test_error_of_best_std",
+    "hypervolume_mean", "hypervolume_std", "test_hypervolume_mean",
+    "wallclock_used_s_mean", "gpu_hours", "peak_gpu_mem_mb", "budget", "workers", "hardware", "fairness",
 ]
+LOWER_IS_BETTER = ("best_val_error_mean", "best_weighted_sum_mean", "test_error_of_best_mean")
+HIGHER_IS_BETTER = ("hypervolume_mean", "test_hypervolume_mean")
+# validation metric -> its test-set counterpart, for re-evaluating the validation Pareto set
+TEST_COUNTERPART = {"val_error": "test_error", "val_loss": "test_loss"}
 
 
 def load_trials(root: Path) -> pd.DataFrame:
-    """All trial rows under ``root`` with suite, method and seed columns added."""
+    """All trial rows under ``root`` with suite, method, seed and run-level columns added."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"report: {root} is not a directory")
@@ -34,78 +46,186 @@ def load_trials(root: Path) -> pd.DataFrame:
     for path in sorted(root.rglob(TRIALS_FILE)):
         seed_dir = path.parent
         m = SEED_DIR.match(seed_dir.name)
-        if not m:  # e.g. seed-0.interrupted-...: kept, but not counted
+        if not m:  # e.g. seed-0.interrupted-...: kept on disk, not counted
             continue
         frame = pd.read_csv(path)
+        if frame.empty:
+            continue
         meta_file = seed_dir / "metadata.json"
         meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
         frame["suite"] = meta.get("suite", seed_dir.parent.parent.name)
         frame["method"] = meta.get("method", seed_dir.parent.name)
         frame["seed"] = int(m.group(1))
         frame["wallclock_used_s"] = meta.get("wallclock_used_s", np.nan)
-        budget = meta.get("budget", {})
-        frame["budget"] = _budget_text(budget)
+        frame["budget"] = budget_text(meta.get("budget", {}))
+        frame["workers"] = meta.get("workers", np.nan)
+        frame["hardware"] = hardware_text(meta.get("hardware", {}))
+        frame["objectives"] = json.dumps(meta.get("objectives", {}), sort_keys=True)
         frames.append(frame)
     if not frames:
         raise UserError(f"report: no {TRIALS_FILE} under {root} (expected <suite>/<method>/seed-<k>/{TRIALS_FILE})")
     return pd.concat(frames, ignore_index=True)
 
 
-def _budget_text(budget: dict) -> str:
+def budget_text(budget: dict) -> str:
     parts = []
     if budget.get("wallclock_s"):
         parts.append(f"{budget['wallclock_s']:g}s")
     if budget.get("max_trials"):
         parts.append(f"{budget['max_trials']} trials")
-    return " / ".join(parts)
+    return " / ".join(parts) or "unknown"
+
+
+def hardware_text(hw: dict) -> str:
+    if not hw:
+        return "unknown"
+    if str(hw.get("device", "")).startswith("cuda"):
+        return f"cuda: {hw.get('gpu', '?')}"
+    return f"cpu x{hw.get('cpu_count', '?')}"
+
+
+def objective_vectors(frame: pd.DataFrame, objectives: dict[str, Any], test: bool = False) -> np.ndarray:
+    """Rows' Pareto objective vectors; with ``test`` the validation metrics become test metrics."""
+    cols = []
+    for name in objectives.get("pareto", []):
+        if test and name == "neg_val_accuracy_pct":
+            cols.append(-100.0 * (1.0 - frame["test_error"].astype(float)))
+        else:
+            cols.append(frame[TEST_COUNTERPART.get(name, name) if test else name].astype(float))
+    return np.column_stack(cols) if cols else np.empty((len(frame), 0))
 
 
 def per_seed(trials: pd.DataFrame) -> pd.DataFrame:
-    """Best-so-far summaries of each (suite, method, seed): the unit a seed-level statistic needs."""
+    """Summaries of each (suite, method, seed): the unit every seed-level statistic needs."""
     rows = []
     for (suite, method, seed), g in trials.groupby(["suite", "method", "seed"], sort=True):
         ok = g[g["status"] == "completed"]
+        objectives = json.loads(g["objectives"].iloc[0])
+        device_hours = (g["end_s"] - g["start_s"]).sum() / 3600 if "end_s" in g else np.nan
+        on_gpu = g["hardware"].iloc[0].startswith("cuda")
         row = {"suite": suite, "method": method, "seed": seed, "n_trials": len(g),
                "n_failed": int((g["status"] == "failed").sum()), "wallclock_used_s": g["wallclock_used_s"].iloc[0],
-               "budget": g["budget"].iloc[0]}
+               "budget": g["budget"].iloc[0], "workers": g["workers"].iloc[0], "hardware": g["hardware"].iloc[0],
+               "gpu_hours": device_hours if on_gpu else 0.0,
+               "peak_gpu_mem_mb": g["peak_gpu_mem_mb"].max() if "peak_gpu_mem_mb" in g else np.nan,
+               "best_val_error": np.nan, "best_weighted_sum": np.nan, "test_error_of_best": np.nan,
+               "hypervolume": np.nan, "test_hypervolume": np.nan}
         if len(ok):
             best = ok.loc[ok["weighted_sum"].idxmin()]
             row.update(best_val_error=ok["val_error"].min(), best_weighted_sum=best["weighted_sum"],
                        test_error_of_best=best.get("test_error", np.nan))
-        else:
-            row.update(best_val_error=np.nan, best_weighted_sum=np.nan, test_error_of_best=np.nan)
+            if objectives.get("pareto") and all(c in ok for c in objectives["pareto"]):
+                ref = objectives["reference_point"]
+                points = objective_vectors(ok, objectives)
+                row["hypervolume"] = hypervolume(points, ref)
+                if "test_error" in ok:
+                    front = ok[pareto_mask(points)]
+                    row["test_hypervolume"] = hypervolume(objective_vectors(front, objectives, test=True), ref)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def summary_table(trials: pd.DataFrame) -> pd.DataFrame:
+def _joined(values: Any) -> str:
+    """The distinct values of a column as one sorted string ('a; b')."""
+    return "; ".join(sorted({str(v) for v in values}))
+
+
+def fairness_flags(seeds: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """Per (suite, method): '' when it ran with the suite's usual budget, hardware and workers, else
+    what differs. The usual value is the most common one among the suite's methods; a tie flags all."""
+    flags: dict[tuple[str, str], str] = {}
+    for suite, g in seeds.groupby("suite"):
+        conditions = {method: {key: _joined(h[key]) for key in ("budget", "hardware", "workers")}
+                      for method, h in g.groupby("method")}
+        diffs: dict[str, list[str]] = {method: [] for method in conditions}
+        for key in ("budget", "hardware", "workers"):
+            values = [c[key] for c in conditions.values()]
+            counts = {v: values.count(v) for v in values}
+            top = max(counts.values())
+            usual = [v for v, n in counts.items() if n == top]
+            for method, c in conditions.items():
+                if len(counts) > 1 and (c[key] not in usual or len(usual) > 1):
+                    others = _joined(v for m, cc in conditions.items() if m != method for v in [cc[key]])
+                    diffs[method].append(f"{key} {c[key]} (others: {others})")
+        flags.update({(suite, method): "; ".join(d) for method, d in diffs.items()})
+    return flags
+
+
+def summary_table(trials: pd.DataFrame, warn: bool = True) -> pd.DataFrame:
     seeds = per_seed(trials)
+    flags = fairness_flags(seeds)
     rows = []
     for (suite, method), g in seeds.groupby(["suite", "method"], sort=True):
         row = {"suite": suite, "method": method, "n_seeds": len(g), "n_trials": int(g["n_trials"].sum()),
                "n_failed": int(g["n_failed"].sum()), "wallclock_used_s_mean": g["wallclock_used_s"].mean(),
-               "budget": "; ".join(sorted(set(g["budget"])))}
-        for col in ("best_val_error", "best_weighted_sum", "test_error_of_best"):
+               "gpu_hours": g["gpu_hours"].sum(), "peak_gpu_mem_mb": g["peak_gpu_mem_mb"].max(),
+               "budget": _joined(g["budget"]), "workers": _joined(g["workers"]), "hardware": _joined(g["hardware"]),
+               "fairness": flags[(suite, method)] or "ok",
+               "test_hypervolume_mean": g["test_hypervolume"].mean()}
+        for col in ("best_val_error", "best_weighted_sum", "test_error_of_best", "hypervolume"):
             row[f"{col}_mean"] = g[col].mean()
             row[f"{col}_std"] = g[col].std(ddof=1) if g[col].notna().sum() > 1 else 0.0
         rows.append(row)
+        if warn and flags[(suite, method)]:
+            print(f"warning: {suite}/{method} ran under different conditions: {flags[(suite, method)]}",
+                  file=sys.stderr)
     return pd.DataFrame(rows)[COLUMNS]
+
+
+def best_cells(table: pd.DataFrame) -> set[tuple[int, str]]:
+    """(row, column) of the best value per suite in each column with a direction."""
+    marks = set()
+    for _suite, g in table.groupby("suite"):
+        if len(g) < 2:
+            continue
+        for col in LOWER_IS_BETTER + HIGHER_IS_BETTER:
+            values = g[col].astype(float)
+            if values.notna().any():
+                best = values.min() if col in LOWER_IS_BETTER else values.max()
+                marks |= {(i, col) for i in g.index[np.isclose(values, best, rtol=0, atol=1e-12)]}
+    return marks
 
 
 def render(table: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "md":
-        return _markdown(table)
-    raise UserError(f"report: unknown format {fmt!r} (use md or csv)")
+        return _grid(table, best_cells(table), "| ", " | ", " |", lambda v: f"**{v}**", header_rule=True)
+    if fmt == "latex":
+        return _latex(table)
+    raise UserError(f"report: unknown format {fmt!r} (use md, csv or latex)")
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    def cell(v: object) -> str:
-        if isinstance(v, float):
-            return "nan" if np.isnan(v) else f"{v:.4g}"
-        return str(v)
+def _cell(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "nan" if np.isnan(v) else f"{v:.4g}"
+    return str(v)
 
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+
+def _grid(table: pd.DataFrame, marks: set[tuple[int, str]], start: str, sep: str, end: str, bold: Any,
+          header_rule: bool) -> str:
+    lines = [start + sep.join(table.columns) + end]
+    if header_rule:
+        lines.append("|" + "---|" * len(table.columns))
+    for i, row in table.iterrows():
+        cells = [bold(_cell(row[c])) if (i, c) in marks else _cell(row[c]) for c in table.columns]
+        lines.append(start + sep.join(cells) + end)
     return "\n".join(lines) + "\n"
+
+
+def _latex(table: pd.DataFrame) -> str:
+    def esc(text: str) -> str:
+        for a, b in (("\\", "\\textbackslash{}"), ("_", "\\_"), ("%", "\\%"), ("&", "\\&"), ("#", "\\#")):
+            text = text.replace(a, b)
+        return text
+
+    escaped = table.copy()
+    for c in escaped.columns:
+        if escaped[c].dtype == object:
+            escaped[c] = escaped[c].map(lambda v: esc(str(v)))
+    marks = best_cells(table)
+    body = _grid(escaped, marks, "", " & ", " \\\\", lambda v: f"\\textbf{{{v}}}", header_rule=False).splitlines()
+    body[0] = " & ".join(esc(c) for c in table.columns) + " \\\\"
+    spec = "l" * len(table.columns)
+    return "\n".join([f"\\begin{{tabular}}{{{spec}}}", "\\toprule", body[0], "\\midrule", *body[1:],
+                      "\\bottomrule", "\\end{tabular}"]) + "\n"

@@ -163,6 +163,7 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str) -> Path:
         "versions": versions(),
         "hardware": hardware(device),
         "metric": METRIC,
+        "objectives": asdict(suite.objectives),
     }
     write_json_atomic(meta, folder / METADATA_FILE)
 

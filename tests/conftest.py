@@ -100,3 +100,7 @@ choices = ["relu", "tanh"]
 [objectives]
 weighted_sum = { val_error = 1.0, n_params = 1e-5 }
 """
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/* from the current output")

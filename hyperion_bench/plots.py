@@ -1,0 +1,153 @@
+"""Figures a paper can use, drawn from recorded trials only (seaborn / matplotlib, PNG and PDF).
+
+Why: the comparisons people publish are hypervolume over time with SEM bands and final Pareto
+fronts (bag-of-baselines Figures 2 and 3), the weighted sum over trials (Hyperion Figures 4, 8, 9)
+and peak GPU memory (Hyperion Figure 6). Each figure states the suite and the budget in its title;
+axes carry units.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from hyperion_bench.metrics import aggregate_curves, pareto_front, running_hypervolume  # noqa: E402
+from hyperion_bench.report import objective_vectors  # noqa: E402
+
+AXIS_LABELS = {
+    "val_error": "validation error (fraction)",
+    "val_loss": "validation loss (nats)",
+    "train_loss": "training loss (nats)",
+    "n_params": "parameters (count)",
+    "log10_n_params": "log10(parameters)",
+    "neg_val_accuracy_pct": "-100 x validation accuracy (%)",
+}
+
+
+def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
+    paths = [folder / f"{name}.png", folder / f"{name}.pdf"]
+    fig.tight_layout()
+    for p in paths:
+        fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return paths
+
+
+def _title(what: str, suite: str, g: pd.DataFrame) -> str:
+    budgets = ", ".join(sorted(set(g["budget"])))
+    return f"{what} - {suite} (budget {budgets} per method and seed)"
+
+
+def _hypervolume_curves(g: pd.DataFrame, objectives: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    curves: dict[str, list] = {}
+    for (method, _seed), h in g.groupby(["method", "seed"]):
+        ok = h[h["status"] == "completed"]
+        if ok.empty:
+            continue
+        t, hv = running_hypervolume(ok["end_s"].to_numpy(), objective_vectors(ok, objectives),
+                                    objectives["reference_point"])
+        curves.setdefault(method, []).append((t, hv))
+    return curves
+
+
+def plot_hypervolume_over_time(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    out = []
+    for suite, g in trials.groupby("suite"):
+        objectives = json.loads(g["objectives"].iloc[0])
+        if not objectives.get("pareto"):
+            continue
+        curves = _hypervolume_curves(g, objectives)
+        if not curves:
+            continue
+        grid = np.linspace(0, float(g["end_s"].max()), 200)
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        palette = sns.color_palette("colorblind", len(curves))
+        for color, (method, cs) in zip(palette, sorted(curves.items()), strict=True):
+            agg = aggregate_curves(cs, grid)
+            ax.plot(agg["x"], agg["mean"], label=f"{method} (n={len(cs)})", color=color)
+            ax.fill_between(agg["x"], agg["mean"] - agg["sem"], agg["mean"] + agg["sem"], color=color, alpha=0.2)
+        ax.set_xlabel("wall-clock time since the run started (s)")
+        ax.set_ylabel(f"hypervolume (ref. {objectives['reference_point']})")
+        ax.set_title(_title("Hypervolume, mean +- SEM", suite, g), fontsize=9)
+        ax.legend(fontsize=8)
+        out += _save(fig, folder, f"{suite}_hypervolume_over_time")
+    return out
+
+
+def plot_pareto_fronts(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    out = []
+    for suite, g in trials.groupby("suite"):
+        objectives = json.loads(g["objectives"].iloc[0])
+        pareto = objectives.get("pareto", [])
+        if len(pareto) != 2:
+            continue
+        ok = g[g["status"] == "completed"]
+        methods = sorted(ok["method"].unique())
+        palette = dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
+        seeds = sorted(ok["seed"].unique())
+        fig, axes = plt.subplots(1, 1 + len(seeds), figsize=(4.2 * (1 + len(seeds)), 3.8), squeeze=False)
+        panels = [("all seeds", ok)] + [(f"seed {s}", ok[ok["seed"] == s]) for s in seeds]
+        for ax, (label, part) in zip(axes[0], panels, strict=True):
+            for method in methods:
+                pts = objective_vectors(part[part["method"] == method], objectives)
+                if len(pts) == 0:
+                    continue
+                ax.scatter(pts[:, 0], pts[:, 1], s=8, alpha=0.25, color=palette[method])
+                front = pareto_front(pts)
+                ax.step(front[:, 0], front[:, 1], where="post", color=palette[method], label=method, marker="o", ms=3)
+            ax.set_xlabel(AXIS_LABELS.get(pareto[0], pareto[0]))
+            ax.set_ylabel(AXIS_LABELS.get(pareto[1], pareto[1]))
+            ax.set_title(label, fontsize=9)
+        axes[0][0].legend(fontsize=8)
+        fig.suptitle(_title("Final Pareto fronts (points: all trials)", suite, g), fontsize=9)
+        out += _save(fig, folder, f"{suite}_pareto_fronts")
+    return out
+
+
+def plot_weighted_sum_over_trials(trials: pd.DataFrame, folder: Path, window: int = 5) -> list[Path]:
+    out = []
+    for suite, g in trials.groupby("suite"):
+        rows = []
+        for (method, seed), h in g.groupby(["method", "seed"]):
+            h = h.sort_values("end_s")
+            ws = h["weighted_sum"].where(h["status"] == "completed")
+            rows.append(pd.DataFrame({"method": method, "seed": seed, "trial": np.arange(1, len(h) + 1),
+                                      "moving average": ws.rolling(window, min_periods=1).mean().to_numpy()}))
+        data = pd.concat(rows, ignore_index=True)
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        sns.lineplot(data=data, x="trial", y="moving average", hue="method", errorbar="se", ax=ax,
+                     palette="colorblind")
+        ax.set_xlabel("trial (in order of completion)")
+        ax.set_ylabel(f"weighted sum, moving average over {window} trials")
+        ax.set_title(_title("Weighted sum over trials, mean +- SEM over seeds", suite, g), fontsize=9)
+        out += _save(fig, folder, f"{suite}_weighted_sum_over_trials")
+    return out
+
+
+def plot_peak_memory(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    out = []
+    for suite, g in trials.groupby("suite"):
+        if "peak_gpu_mem_mb" not in g or g["peak_gpu_mem_mb"].notna().sum() == 0:
+            continue  # CPU runs measure no GPU memory
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        sns.boxplot(data=g, x="method", y="peak_gpu_mem_mb", hue="method", ax=ax, palette="colorblind")
+        ax.set_xlabel("method")
+        ax.set_ylabel("peak GPU memory per trial (MiB)")
+        ax.set_title(_title("Peak GPU memory", suite, g), fontsize=9)
+        out += _save(fig, folder, f"{suite}_peak_gpu_memory")
+    return out
+
+
+def plot_all(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    sns.set_theme(context="paper", style="whitegrid")
+    return (plot_hypervolume_over_time(trials, folder) + plot_pareto_fronts(trials, folder)
+            + plot_weighted_sum_over_trials(trials, folder) + plot_peak_memory(trials, folder))

@@ -1,0 +1,94 @@
+"""The report on a hand-made results directory: numbers by hand, golden files, fairness flags, plots."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyperion_bench.cli import main
+from hyperion_bench.report import load_trials, per_seed, render, summary_table
+
+GOLDEN = Path(__file__).parent / "golden"
+OBJECTIVES = {"weighted_sum": {"val_error": 1.0}, "pareto": ["val_error", "log10_n_params"],
+              "reference_point": [1.0, 4.0]}
+
+
+def write_seed(root, method, seed, rows, budget=None, hardware=None):
+    folder = root / "toy" / method / f"seed-{seed}"
+    folder.mkdir(parents=True)
+    frame = pd.DataFrame(rows, columns=["status", "val_error", "log10_n_params", "test_error", "end_s",
+                                        "peak_gpu_mem_mb"])
+    frame.insert(0, "trial_id", range(len(frame)))
+    frame["start_s"] = frame["end_s"] - 10.0
+    frame["weighted_sum"] = frame["val_error"]
+    frame.to_csv(folder / "trials.csv", index=False)
+    meta = {"suite": "toy", "method": method, "seed": seed, "workers": 1, "objectives": OBJECTIVES,
+            "budget": budget or {"wallclock_s": 60.0, "max_trials": None}, "wallclock_used_s": 60.0,
+            "hardware": hardware or {"device": "cuda", "gpu": "Test GPU", "cpu_count": 2}}
+    (folder / "metadata.json").write_text(json.dumps(meta))
+
+
+@pytest.fixture
+def results(tmp_path):
+    write_seed(tmp_path, "alpha", 0, [("completed", 0.5, 2.0, 0.55, 10, 100.0), ("completed", 0.2, 3.0, 0.3, 20, 300.0),
+                                      ("failed", np.nan, np.nan, np.nan, 30, np.nan)])
+    write_seed(tmp_path, "alpha", 1, [("completed", 0.4, 1.0, 0.5, 15, 120.0), ("completed", 0.6, 0.5, 0.6, 40, 80.0)])
+    write_seed(tmp_path, "beta", 0, [("completed", 0.3, 2.0, 0.25, 5, 200.0), ("completed", 0.1, 3.5, 0.2, 50, 900.0)])
+    write_seed(tmp_path, "beta", 1, [("completed", 0.9, 1.0, 0.8, 10, 50.0)])
+    write_seed(tmp_path, "gamma", 0, [("completed", 0.35, 1.5, 0.4, 10, 10.0)],
+               budget={"wallclock_s": 120.0, "max_trials": None})
+    return tmp_path
+
+
+def test_numbers_by_hand(results):
+    seeds = per_seed(load_trials(results)).set_index(["method", "seed"])
+    # alpha seed 0: points (0.5, 2) and (0.2, 3), ref (1, 4): 0.5*2 + 0.3*1 = 1.3
+    assert seeds.loc[("alpha", 0), "hypervolume"] == pytest.approx(1.3)
+    # test re-evaluation of the validation Pareto set: (0.55, 2), (0.3, 3): 0.45*2 + 0.25*1 = 1.15
+    assert seeds.loc[("alpha", 0), "test_hypervolume"] == pytest.approx(1.15)
+    assert seeds.loc[("alpha", 0), "n_failed"] == 1
+    assert seeds.loc[("alpha", 0), "gpu_hours"] == pytest.approx(30 / 3600)
+    assert seeds.loc[("beta", 0), "test_error_of_best"] == 0.2
+    table = summary_table(load_trials(results), warn=False).set_index("method")
+    assert table.loc["alpha", "best_val_error_mean"] == pytest.approx(0.3)
+    assert table.loc["alpha", "peak_gpu_mem_mb"] == 300.0
+    assert table.loc["gamma", "fairness"].startswith("budget 120s")
+    assert table.loc["alpha", "fairness"] == "ok"
+
+
+@pytest.mark.parametrize("fmt,ext", [("md", "md"), ("csv", "csv"), ("latex", "tex")])
+def test_golden_tables(results, fmt, ext, request):
+    text = render(summary_table(load_trials(results), warn=False), fmt)
+    golden = GOLDEN / f"report.{ext}"
+    if request.config.getoption("--update-golden", default=False):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+def test_best_values_are_marked(results):
+    md = render(summary_table(load_trials(results), warn=False), "md")
+    rows = {line.split(" | ")[1]: line for line in md.splitlines()[2:]}
+    assert rows["alpha"].count("**") == 2 * 4  # best val error, weighted sum, test error (tied), hypervolume
+    assert "**" not in rows["beta"]
+    assert "**1.5**" in rows["gamma"]  # the best test hypervolume
+    latex = render(summary_table(load_trials(results), warn=False), "latex")
+    assert "\\textbf{" in latex and "\\begin{tabular}" in latex
+
+
+def test_unfair_rows_are_flagged_on_stderr(results, capsys):
+    summary_table(load_trials(results))
+    err = capsys.readouterr().err
+    assert "toy/gamma ran under different conditions" in err and "alpha" not in err
+
+
+def test_report_cli_writes_all_formats_and_plots(results, capsys):
+    assert main(["report", str(results), "--format", "latex", "--plots"]) == 0
+    folder = results / "report"
+    for name in ("summary.md", "summary.csv", "summary.tex"):
+        assert (folder / name).stat().st_size > 0
+    for stem in ("toy_hypervolume_over_time", "toy_pareto_fronts", "toy_weighted_sum_over_trials",
+                 "toy_peak_gpu_memory"):
+        for ext in ("png", "pdf"):
+            assert (folder / f"{stem}.{ext}").stat().st_size > 1000

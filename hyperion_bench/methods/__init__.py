@@ -1,0 +1,64 @@
+"""Methods: every one a Syne Tune scheduler over the suite's joint space, all in one registry.
+
+A method only decides which config to try next; ``evaluate`` (the same for all) runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from syne_tune.optimizer.scheduler import TrialScheduler
+
+from hyperion_bench.errors import UserError
+from hyperion_bench.space import JointSpace
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    name: str
+    description: str
+    factory: Callable[..., TrialScheduler]
+
+
+def _random(**kw: Any) -> TrialScheduler:
+    from hyperion_bench.methods.random_search import RandomSearchScheduler
+
+    return RandomSearchScheduler(**kw)
+
+
+def _tpe(**kw: Any) -> TrialScheduler:
+    from hyperion_bench.methods.tpe import TPEScheduler
+
+    return TPEScheduler(**kw)
+
+
+def _anneal(**kw: Any) -> TrialScheduler:
+    from hyperion_bench.methods.anneal import AnnealScheduler
+
+    return AnnealScheduler(**kw)
+
+
+def _blendsearch(**kw: Any) -> TrialScheduler:
+    from hyperion_bench.methods.blendsearch import BlendSearchScheduler
+
+    return BlendSearchScheduler(**kw)
+
+
+METHODS: dict[str, MethodInfo] = {
+    m.name: m
+    for m in (
+        MethodInfo("random", "random search (Syne Tune RandomSearcher)", _random),
+        MethodInfo("tpe", "TPE, Bergstra et al. 2011 (Optuna TPESampler, constant liar)", _tpe),
+        MethodInfo("anneal", "Anneal (hyperopt.anneal)", _anneal),
+        MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)", _blendsearch),
+    )
+}
+
+
+def make_scheduler(name: str, *, space: JointSpace, metric: str, seed: int, max_trials: int | None,
+                   constants: dict[str, Any]) -> TrialScheduler:
+    if name not in METHODS:
+        raise UserError(f"unknown method {name!r}; known methods: {', '.join(sorted(METHODS))}")
+    return METHODS[name].factory(space=space, metric=metric, seed=seed, max_trials=max_trials, constants=constants)

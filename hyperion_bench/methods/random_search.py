@@ -1,0 +1,28 @@
+"""Random search: uniform samples of Syne Tune's domains for the joint space.
+
+Why an adapter: Syne Tune 0.16's ``RandomSearcher`` ignores its ``random_seed`` (it calls
+``domain.sample()`` without a random state, so it draws from numpy's global generator and two runs
+with the same seed differ), and its ``RandomSearch`` scheduler asserts on several metrics. We sample
+the same Syne Tune domains with our own seeded ``RandomState``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hyperion_bench.methods._ask_tell import AskTellScheduler
+
+
+class RandomSearchScheduler(AskTellScheduler):
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.domains = self.space.to_syne_tune()
+        self.random_state = np.random.RandomState(self.seed % 2**32)
+
+    def ask(self, key: int) -> dict[str, Any]:
+        return {name: domain.sample(random_state=self.random_state) for name, domain in self.domains.items()}
+
+    def tell(self, key: int, value: float | None) -> None:
+        pass  # random search learns nothing

@@ -76,13 +76,38 @@ class _Job:
         self.worker.proc.kill()
 
 
+class WorkerPool:
+    """Persistent workers, shared by the Tuners of one experiment (every method and seed), so the
+    interpreter, CUDA context and dataset are paid for once per worker, not once per Tuner."""
+
+    def __init__(self, env: dict[str, str] | None = None):
+        self.env = env
+        self.workers: list[_Worker] = []
+
+    def idle_worker(self) -> _Worker:
+        self.workers = [w for w in self.workers if w.alive]
+        worker = next((w for w in self.workers if w.idle), None)
+        if worker is None:
+            worker = _Worker(self.env)
+            self.workers.append(worker)
+        return worker
+
+    def shutdown(self) -> None:
+        """Let idle workers exit; kill busy ones (their Tuner has already stopped their trials)."""
+        for w in self.workers:
+            if w.idle:
+                w.close()
+            elif w.alive:
+                w.proc.kill()
+        self.workers = []
+
+
 class WarmWorkerBackend(LocalBackend):
     """A LocalBackend whose trials run in a pool of persistent ``hyperion_bench.worker`` processes."""
 
-    def __init__(self, env: dict[str, str] | None = None):
+    def __init__(self, pool: WorkerPool):
         super().__init__(entry_point=trial_module.__file__, pass_args_as_json=True, rotate_gpus=False)
-        self.env = env
-        self.workers: list[_Worker] = []
+        self.pool = pool
 
     def _schedule(self, trial_id: int, config: dict[str, Any]) -> None:
         trial_path = self.trial_path(trial_id)
@@ -92,21 +117,8 @@ class WarmWorkerBackend(LocalBackend):
             (trial_path / name).touch()
         config_file = trial_path / "config.json"
         config_file.write_text(json.dumps(config))
-        self.workers = [w for w in self.workers if w.alive]
-        worker = next((w for w in self.workers if w.idle), None)
-        if worker is None:
-            worker = _Worker(self.env)
-            self.workers.append(worker)
+        worker = self.pool.idle_worker()
         job = _Job(worker, trial_path)
         self.trial_subprocess[trial_id] = job
         worker.submit(job, config_file)
         self._busy_trial_id_candidates.add(trial_id)
-
-    def shutdown(self) -> None:
-        """Let idle workers exit; kill busy ones (the Tuner has already stopped their trials)."""
-        for w in self.workers:
-            if w.idle:
-                w.close()
-            elif w.alive:
-                w.proc.kill()
-        self.workers = []

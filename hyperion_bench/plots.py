@@ -135,8 +135,8 @@ def plot_weighted_sum_over_trials(trials: pd.DataFrame, folder: Path, window: in
 def plot_peak_memory(trials: pd.DataFrame, folder: Path) -> list[Path]:
     out = []
     for suite, g in trials.groupby("suite"):
-        if "peak_gpu_mem_mb" not in g or g["peak_gpu_mem_mb"].notna().sum() == 0:
-            continue  # CPU runs measure no GPU memory
+        if "peak_gpu_mem_mb" not in g or not (g["peak_gpu_mem_mb"].fillna(0) > 0).any():
+            continue  # CPU runs use no GPU memory: nothing to compare
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
         sns.boxplot(data=g, x="method", y="peak_gpu_mem_mb", hue="method", ax=ax, palette="colorblind")
         ax.set_xlabel("method")

@@ -10,6 +10,7 @@ never deleted) and run again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
@@ -115,14 +116,17 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     # fail fast (one line, exit 2) on missing data, and warm the dataset cache for the workers
     load_dataset(suite.dataset, settings.data_dir, split_seed=suite.split_seed, val_fraction=suite.val_fraction,
                  test_fraction=suite.test_fraction, download=settings.download)
-    folders = []
-    for method in settings.methods:
-        for seed in settings.seeds:
-            folders.append(run_one(settings, method, seed, device))
-    return folders
+    from hyperion_bench.backend import WorkerPool
+
+    threads = threads_per_trial(settings.workers, device)
+    pool = WorkerPool(env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    try:
+        return [run_one(settings, method, seed, device, pool) for method in settings.methods for seed in settings.seeds]
+    finally:
+        pool.shutdown()
 
 
-def run_one(settings: RunSettings, method: str, seed: int, device: str) -> Path:
+def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: Any) -> Path:
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.results_callback import StoreResultsCallback
 
@@ -170,8 +174,7 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str) -> Path:
     scheduler = make_scheduler(method, space=suite.space, metric=METRIC, seed=seed,
                                max_trials=settings.budget.max_trials, constants=constants)
     os.environ["SYNETUNE_FOLDER"] = str(folder)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    backend = WarmWorkerBackend(env=env)
+    backend = WarmWorkerBackend(pool)
     stop = StoppingCriterion(max_wallclock_time=settings.budget.wallclock_s) if settings.budget.wallclock_s \
         else (lambda status: False)
     recorder = TrialRecorder(folder)
@@ -193,10 +196,8 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str) -> Path:
     print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: running "
           f"({_budget_text(settings.budget)}, {settings.workers} workers, {device})", flush=True)
     started = time.time()
-    try:
-        tuner.run()
-    finally:
-        backend.shutdown()
+    with open(folder / "tuner.log", "w") as log, contextlib.redirect_stdout(log):
+        tuner.run()  # Syne Tune prints a status table at the end; it goes to tuner.log
     statuses = [r["status"] for r in recorder.rows.values()]
     meta.update(finished=datetime.now().isoformat(timespec="seconds"), wallclock_used_s=round(time.time() - started, 1),
                 n_trials=len(statuses), n_failed=statuses.count("failed"))

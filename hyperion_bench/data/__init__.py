@@ -1,46 +1,67 @@
-"""Dataset loaders: name + data directory -> normalised train/validation/test tensors.
+"""Dataset loaders: name + data directory -> normalised train/validation/test tensors on the CPU.
 
-``load_dataset`` is the only entry point; every suite's data comes through it, split with the
-suite's seed and cached as processed tensors so that trials start fast.
+``load_dataset`` is the only entry point; every suite's data comes through it, split with the suite's
+seed and cached as processed tensors, because every trial is a fresh process that loads its data again.
+Nothing here touches the network unless ``download=True``.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
-from collections.abc import Callable
 from pathlib import Path
 
-from hyperion_bench.data import _builtin, _files
-from hyperion_bench.data._common import Dataset, Raw, cached
+from hyperion_bench.data import _builtin, _cache, _flowers, _torchvision
+from hyperion_bench.data._source import Source, fingerprint
+from hyperion_bench.data._split import Dataset, split_and_normalise
 from hyperion_bench.errors import UserError
 
 __all__ = ["DATASETS", "Dataset", "load_dataset", "resolve_data_dir"]
 
-_READERS: dict[str, Callable[[Path | None, bool], Raw]] = {
-    "digits": lambda d, dl: _builtin.read_digits(),
-    "mnist1d": lambda d, dl: _builtin.read_mnist1d(),
-    "mnist": lambda d, dl: _files.read_idx("mnist", "MNIST", d, dl),
-    "fashion-mnist": lambda d, dl: _files.read_idx("fashion-mnist", "FashionMNIST", d, dl),
-    "cifar10": lambda d, dl: _files.read_cifar10("cifar10", d, dl),
-    "eurosat": lambda d, dl: _files.read_eurosat("eurosat", d, dl),
-    "flowers17": lambda d, dl: _files.read_flowers17("flowers17", d, dl),
+_REGISTRY: dict[str, Source] = {
+    "digits": _builtin.DIGITS,
+    "mnist1d": _builtin.MNIST1D,
+    "mnist": _torchvision.MNIST,
+    "fashion-mnist": _torchvision.FASHION_MNIST,
+    "cifar10": _torchvision.CIFAR10,
+    "eurosat": _torchvision.EUROSAT,
+    "flowers17": _flowers.FLOWERS17,
 }
-DATASETS = tuple(_READERS)
-_EMBEDDED = {"digits", "mnist1d"}
+DATASETS: tuple[str, ...] = tuple(_REGISTRY)
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
-    """The argument, else ``$HYPERION_DATA_DIR``, else None."""
-    value = data_dir if data_dir else os.environ.get("HYPERION_DATA_DIR")
+    """The argument, else ``$HYPERION_DATA_DIR``, else None (an empty string counts as not given)."""
+    value = data_dir if data_dir not in (None, "") else os.environ.get("HYPERION_DATA_DIR")
     return Path(value).expanduser().resolve() if value else None
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, *, split_seed: int = 0, val_fraction: float = 0.2,
-                 test_fraction: float = 0.2, download: bool = False) -> Dataset:
-    if name not in _READERS:
+def load_dataset(name: str, data_dir: str | Path | None = None, *, split_seed: int = 0,
+                 val_fraction: float = 0.2, test_fraction: float = 0.2, download: bool = False) -> Dataset:
+    """The named dataset, split and normalised; from the cache when these files were split this way before.
+
+    Official test splits are kept and ``val_fraction`` of the official training set becomes validation;
+    without one (digits, eurosat), ``test_fraction`` of everything is the test set first. flowers17 keeps
+    its published splits. Missing data, bad fractions and unknown names raise a one-line ``UserError``.
+    """
+    source = _REGISTRY.get(name)
+    if source is None:
         raise UserError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
-    folder = None if name in _EMBEDDED else resolve_data_dir(data_dir)
-    if folder is not None and not download and not folder.is_dir():
-        raise UserError(f"dataset {name!r}: data directory {folder} does not exist; {_files.FIX}")
-    source = "embedded" if folder is None else str(folder)
-    return cached(name, source, split_seed, val_fraction, test_fraction, lambda: _READERS[name](folder, download))
+    for label, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value < 1):
+            raise UserError(f"{label} must be a number strictly between 0 and 1, got {value!r}")
+    if not isinstance(split_seed, numbers.Integral) or isinstance(split_seed, bool):
+        raise UserError(f"split_seed must be an integer, got {split_seed!r}")
+    paths = source.locate(name, resolve_data_dir(data_dir), download)
+    seed, val, test = int(split_seed), float(val_fraction), float(test_fraction)  # plain types: stable keys
+    params = {"carve-test": f"seed={seed}|val={val!r}|test={test!r}",
+              "official-test": f"seed={seed}|val={val!r}",
+              "fixed": "fixed"}[source.splits]
+    entry = _cache.entry_path(name, f"{fingerprint(paths)}|{params}")
+    data = _cache.load(entry)
+    if data is None:
+        raw = source.read(paths)
+        data = split_and_normalise(name, raw, split_seed=seed, val_fraction=val, test_fraction=test)
+        _cache.save(entry, data)
+    return data

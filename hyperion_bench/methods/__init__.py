@@ -1,6 +1,8 @@
 """Methods: every one a Syne Tune scheduler over the suite's joint space, all in one registry.
 
-A method only decides which config to try next; ``evaluate`` (the same for all) runs it.
+Why a registry of factories: the CLI lists and validates method names without importing Optuna,
+hyperopt or FLAML; a method's library is imported only when a scheduler is made. A method only
+decides which config to try next; ``evaluate`` (the same for all) runs it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hyperion_bench.space import JointSpace
 @dataclass(frozen=True)
 class MethodInfo:
     name: str
-    description: str
+    description: str  # one line: the library and the paper
     factory: Callable[..., TrialScheduler]
 
 
@@ -49,9 +51,9 @@ def _blendsearch(**kw: Any) -> TrialScheduler:
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in (
-        MethodInfo("random", "random search (Syne Tune RandomSearcher)", _random),
+        MethodInfo("random", "random search, Bergstra & Bengio 2012 (Syne Tune domains, seeded)", _random),
         MethodInfo("tpe", "TPE, Bergstra et al. 2011 (Optuna TPESampler, constant liar)", _tpe),
-        MethodInfo("anneal", "Anneal (hyperopt.anneal)", _anneal),
+        MethodInfo("anneal", "annealing, hyperopt, Bergstra et al. 2013 (hyperopt.anneal)", _anneal),
         MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)", _blendsearch),
     )
 }
@@ -59,6 +61,8 @@ METHODS: dict[str, MethodInfo] = {
 
 def make_scheduler(name: str, *, space: JointSpace, metric: str, seed: int, max_trials: int | None,
                    constants: dict[str, Any]) -> TrialScheduler:
+    """A fresh scheduler minimising ``metric``; ``constants`` ride along in every config."""
     if name not in METHODS:
         raise UserError(f"unknown method {name!r}; known methods: {', '.join(sorted(METHODS))}")
-    return METHODS[name].factory(space=space, metric=metric, seed=seed, max_trials=max_trials, constants=constants)
+    return METHODS[name].factory(space=space, metric=metric, seed=seed, max_trials=max_trials,
+                                 constants=constants)

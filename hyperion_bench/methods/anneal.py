@@ -1,8 +1,11 @@
-"""Anneal: hyperopt's simulated-annealing-like sampler (``hyperopt.anneal``), ask/tell style.
+"""Anneal: hyperopt's annealing sampler (``hyperopt.anneal``; hyperopt: Bergstra et al., 2013).
 
-Why an adapter: hyperopt only offers ``fmin``, a blocking loop that owns the objective. The same
-calls ``fmin`` makes (``algo(new_ids, domain, trials, seed)``, ``insert_trial_docs``, ``refresh``) let
-Syne Tune drive it instead: a pending trial's doc stays in state NEW until its result is told.
+Why an adapter: hyperopt only offers ``fmin``, a blocking loop that owns the objective. The calls
+``fmin`` makes itself (``trials.new_trial_ids``, ``algo(new_ids, domain, trials, seed)``,
+``trials.insert_trial_docs``, ``trials.refresh``) let Syne Tune drive it instead. A pending trial's
+doc stays in state NEW (anneal counts it with an infinite loss) until its result is told; then the
+doc gets a result and state DONE, as ``fmin`` does after calling the objective. A failed trial is
+told as ``{'status': 'fail'}`` (no loss: anneal ranks it last and never searches around it).
 """
 
 from __future__ import annotations
@@ -10,37 +13,36 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, STATUS_FAIL, STATUS_OK, Domain, Trials, anneal, space_eval
+from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Domain, Trials, anneal, space_eval
 
 from hyperion_bench.methods._ask_tell import AskTellScheduler
 
 
 class AnnealScheduler(AskTellScheduler):
-    algorithm = staticmethod(anneal.suggest)
-
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.hp_space = self.space.to_hyperopt()
-        self.domain = Domain(lambda config: 0.0, self.hp_space)  # the objective is never called here
+        self.domain = Domain(lambda config: 0.0, self.hp_space)  # the objective is never called
         self.trials = Trials()
-        self.rng = np.random.default_rng(self.seed)
-        self.docs: dict[int, dict] = {}
+        self.rng = np.random.default_rng(self.seed)  # draws one seed per call, like fmin's rstate
+        self.tids: dict[int, int] = {}  # our key -> hyperopt tid
 
     def ask(self, key: int) -> dict[str, Any]:
         new_ids = self.trials.new_trial_ids(1)
         self.trials.refresh()
-        docs = self.algorithm(new_ids, self.domain, self.trials, int(self.rng.integers(2**31 - 1)))
+        docs = anneal.suggest(new_ids, self.domain, self.trials, int(self.rng.integers(2**31 - 1)))
+        assert len(docs) == 1, "anneal proposed no config"
         self.trials.insert_trial_docs(docs)
         self.trials.refresh()
-        doc = docs[0]  # the very object Trials now holds: telling means editing it in place
-        self.docs[key] = doc
-        vals = {k: v[0] for k, v in doc["misc"]["vals"].items() if v}
-        return space_eval(self.hp_space, vals)
+        self.tids[key] = docs[0]["tid"]
+        vals = {name: v[0] for name, v in docs[0]["misc"]["vals"].items() if v}
+        return space_eval(self.hp_space, vals)  # choice indexes -> choice values
 
     def tell(self, key: int, value: float | None) -> None:
-        doc = self.docs.pop(key)
-        if value is None:
-            doc["state"], doc["result"] = JOB_STATE_ERROR, {"status": STATUS_FAIL}
-        else:
-            doc["state"], doc["result"] = JOB_STATE_DONE, {"loss": value, "status": STATUS_OK}
+        tid = self.tids.pop(key)
+        # insert_trial_docs may store a copy (SONify copies when pymongo's bson is importable), so
+        # edit the stored doc, found by tid, exactly as fmin's serial_evaluate does
+        doc = next(d for d in self.trials._dynamic_trials if d["tid"] == tid)
+        doc["result"] = {"status": STATUS_FAIL} if value is None else {"loss": value, "status": STATUS_OK}
+        doc["state"] = JOB_STATE_DONE
         self.trials.refresh()

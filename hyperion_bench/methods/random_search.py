@@ -1,9 +1,10 @@
-"""Random search: uniform samples of Syne Tune's domains for the joint space.
+"""Random search (Bergstra & Bengio, JMLR 2012): uniform samples of Syne Tune's domains.
 
-Why an adapter: Syne Tune 0.16's ``RandomSearcher`` ignores its ``random_seed`` (it calls
-``domain.sample()`` without a random state, so it draws from numpy's global generator and two runs
-with the same seed differ), and its ``RandomSearch`` scheduler asserts on several metrics. We sample
-the same Syne Tune domains with our own seeded ``RandomState``.
+Why an adapter, and why not Syne Tune's ``RandomSearcher``: in Syne Tune 0.16 ``RandomSearcher``
+stores its ``random_seed`` but never uses it (``sample_random_config`` calls ``domain.sample()``
+without a random state, so it draws from numpy's global generator: two runs with the same seed
+differ), and the ``RandomSearch`` scheduler asserts on several metrics. We sample the very same
+Syne Tune domains (``space.to_syne_tune()``) with our own seeded ``RandomState``.
 """
 
 from __future__ import annotations

@@ -92,18 +92,20 @@ def running_best(times: Sequence[float], values: Sequence[float]) -> tuple[np.nd
     return t[order], np.where(np.isinf(best), np.nan, best)
 
 
-def on_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Step function (value of the last event at or before each grid point); NaN before the first event."""
+def on_grid(times: np.ndarray, values: np.ndarray, grid: np.ndarray, before: float = np.nan) -> np.ndarray:
+    """Step function (value of the last event at or before each grid point); ``before`` before the first
+    event (NaN for a best-so-far error, 0 for a hypervolume: nothing found yet dominates nothing)."""
     idx = np.searchsorted(np.asarray(times, dtype=float), grid, side="right") - 1
-    out = np.full(len(grid), np.nan)
+    out = np.full(len(grid), before, dtype=float)
     ok = idx >= 0
     out[ok] = np.asarray(values, dtype=float)[idx[ok]]
     return out
 
 
-def aggregate_curves(curves: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray) -> pd.DataFrame:
+def aggregate_curves(curves: Sequence[tuple[np.ndarray, np.ndarray]], grid: np.ndarray,
+                     before: float = np.nan) -> pd.DataFrame:
     """Mean, std and standard error over seeds of step curves put on a common grid."""
-    stacked = np.vstack([on_grid(t, v, grid) for t, v in curves]) if curves else np.empty((0, len(grid)))
+    stacked = np.vstack([on_grid(t, v, grid, before) for t, v in curves]) if curves else np.empty((0, len(grid)))
     n = np.sum(~np.isnan(stacked), axis=0)
     with warnings.catch_warnings():  # all-NaN columns (before any seed's first event) are expected
         warnings.simplefilter("ignore", RuntimeWarning)

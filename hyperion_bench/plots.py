@@ -71,7 +71,7 @@ def plot_hypervolume_over_time(trials: pd.DataFrame, folder: Path) -> list[Path]
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
         palette = sns.color_palette("colorblind", len(curves))
         for color, (method, cs) in zip(palette, sorted(curves.items()), strict=True):
-            agg = aggregate_curves(cs, grid)
+            agg = aggregate_curves(cs, grid, before=0.0)
             ax.plot(agg["x"], agg["mean"], label=f"{method} (n={len(cs)})", color=color)
             ax.fill_between(agg["x"], agg["mean"] - agg["sem"], agg["mean"] + agg["sem"], color=color, alpha=0.2)
         ax.set_xlabel("wall-clock time since the run started (s)")

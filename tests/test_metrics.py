@@ -85,3 +85,5 @@ def test_grid_aggregation_over_seeds():
     assert agg["mean"].tolist()[1:] == [5.0, 5.0, 4.0]
     assert agg["n"].tolist() == [0, 2, 2, 2]
     assert agg["sem"][3] == pytest.approx(np.std([2.0, 6.0], ddof=1) / np.sqrt(2))
+    hv = aggregate_curves(curves, grid, before=0.0)  # hypervolume: 0 until a seed finds something
+    assert hv["mean"].tolist() == [0.0, 5.0, 5.0, 4.0] and hv["n"].tolist() == [2, 2, 2, 2]

@@ -3,47 +3,32 @@
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
 
+from hyperion_bench.data import Dataset
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-@dataclass
-class TinyData:
-    """Stands in for hyperion_bench.data.Dataset: separable classes so training can be checked."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    n_classes: int
-
-    @property
-    def in_shape(self) -> tuple[int, ...]:
-        return tuple(self.x_train.shape[1:])
-
-
-def make_tiny_data(shape: tuple[int, ...], n: int = 96, n_classes: int = 3, seed: int = 0) -> TinyData:
+def make_tiny_data(shape: tuple[int, ...], n: int = 96, n_classes: int = 3, seed: int = 0) -> Dataset:
+    """Separable classes, so that training can be checked."""
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % n_classes
     x = torch.randn((n, *shape), generator=g) * 0.5 + y.view(-1, *([1] * len(shape))).float()
     a, b = n // 2, 3 * n // 4
-    return TinyData(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:], n_classes)
+    return Dataset("tiny", x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:], n_classes)
 
 
 @pytest.fixture
-def tiny_images() -> TinyData:
+def tiny_images() -> Dataset:
     return make_tiny_data((1, 8, 8))
 
 
 @pytest.fixture
-def tiny_signals() -> TinyData:
+def tiny_signals() -> Dataset:
     return make_tiny_data((1, 40))
 
 

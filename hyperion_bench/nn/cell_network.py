@@ -9,6 +9,8 @@ cells with reductions (stride 2, doubled channels) at cells//3 and 2*cells//3 wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -19,6 +21,30 @@ from hyperion_bench.nn.ops import FactorizedReduce, act_conv_bn, batchnorm, conv
 def reduction_cells(cells: int) -> set[int]:
     """Indices of reduction cells. Below 3 cells there are none (tiny inputs such as 8x8 digits)."""
     return {cells // 3, 2 * cells // 3} if cells >= 3 else set()
+
+
+@dataclass(frozen=True)
+class CellSlot:
+    """Channels and strides of one cell in the stack."""
+
+    c_pp: int
+    c_p: int
+    c: int
+    reduction: bool
+    reduction_prev: bool
+
+
+def cell_plan(cells: int, channels: int, c_stem: int, nodes: int) -> tuple[list[CellSlot], int]:
+    """DARTS' stacking rule, shared by the discrete network and the supernet: channels double at each
+    reduction cell, a cell outputs ``nodes * c`` channels. Returns the slots and the final width."""
+    slots, reductions = [], reduction_cells(cells)
+    c_pp, c_p, c, reduction_prev = c_stem, c_stem, channels, False
+    for i in range(cells):
+        reduction = i in reductions
+        c = 2 * c if reduction else c
+        slots.append(CellSlot(c_pp, c_p, c, reduction, reduction_prev))
+        c_pp, c_p, reduction_prev = c_p, nodes * c, reduction
+    return slots, c_p
 
 
 class Cell(nn.Module):
@@ -34,7 +60,6 @@ class Cell(nn.Module):
             for node in self.edges
             for e in node
         )
-        self.multiplier = len(self.edges)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
         states = [self.pre0(s0), self.pre1(s1)]
@@ -57,18 +82,10 @@ class CellNetwork(nn.Module):
         assert dim in (1, 2), in_shape
         c_stem = stem_multiplier * channels
         self.stem = nn.Sequential(conv(dim, in_shape[0], c_stem, 3), batchnorm(dim, c_stem))
-        c_pp, c_p, c = c_stem, c_stem, channels
-        reductions = reduction_cells(cells)
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for i in range(cells):
-            reduction = i in reductions
-            if reduction:
-                c *= 2
-            cell = Cell(dim, genotype, c_pp, c_p, c, reduction, reduction_prev)
-            self.cells.append(cell)
-            reduction_prev = reduction
-            c_pp, c_p = c_p, cell.multiplier * c
+        slots, c_p = cell_plan(cells, channels, c_stem, genotype.nodes)
+        self.cells = nn.ModuleList(
+            Cell(dim, genotype, s.c_pp, s.c_p, s.c, s.reduction, s.reduction_prev) for s in slots
+        )
         self.pool = nn.AdaptiveAvgPool1d(1) if dim == 1 else nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, n_classes)
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hyperion_bench.nn.cell_network import reduction_cells
+from hyperion_bench.nn.cell_network import cell_plan
 from hyperion_bench.nn.genotype import Edge, Genotype
 from hyperion_bench.nn.ops import FactorizedReduce, act_conv_bn, batchnorm, conv, make_op
 
@@ -97,20 +97,13 @@ class SuperNetwork(nn.Module):
         self.candidates = [list(c) for c in candidates]
         c_stem = stem_multiplier * channels
         self.stem = nn.Sequential(conv(dim, in_shape[0], c_stem, 3), batchnorm(dim, c_stem))
-        c_pp, c_p, c = c_stem, c_stem, channels
-        reductions = reduction_cells(cells)
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for i in range(cells):
-            reduction = i in reductions
-            if reduction:
-                c *= 2
-            self.cells.append(SearchCell(dim, self.candidates, c_pp, c_p, c, reduction, reduction_prev))
-            reduction_prev = reduction
-            c_pp, c_p = c_p, len(self.candidates) * c
+        slots, c_p = cell_plan(cells, channels, c_stem, len(self.candidates))
+        self.cells = nn.ModuleList(
+            SearchCell(dim, self.candidates, s.c_pp, s.c_p, s.c, s.reduction, s.reduction_prev) for s in slots
+        )
         self.pool = nn.AdaptiveAvgPool1d(1) if dim == 1 else nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, n_classes)
-        self.has_reduction = bool(reductions)
+        self.has_reduction = any(s.reduction for s in slots)
         self.alphas_normal = nn.ParameterList(
             nn.Parameter(1e-3 * torch.randn(j + 2, len(cands))) for j, cands in enumerate(self.candidates)
         )

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--outer", default="tpe", choices=["random", "tpe", "anneal", "blendsearch"],
+                     help="Hyperion's outer optimiser (default tpe)")
 
     rep = sub.add_parser("report", help="summary table (and plots) of a results folder")
     rep.add_argument("dir")
@@ -89,6 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         download=args.download,
         command=main_command(),
+        outer=args.outer,
     )
     run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))

@@ -19,6 +19,7 @@ from torch import nn
 
 from hyperion_bench.nn import Genotype, build_network, count_params
 from hyperion_bench.objectives import derive, weighted_sum
+from hyperion_bench.oneshot import needs_search, run_search
 from hyperion_bench.suites import Suite
 
 Report = Callable[..., None]
@@ -81,8 +82,14 @@ def evaluate(
     seed: int = 0,
     device: str = "cpu",
     genotype: Genotype | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """Build, train and measure the network ``config`` describes; report after every epoch.
+
+    A config that hands fusion parameters to the inner loop (``inner@op``, or several values per node)
+    first runs the DARTS search on the training split (see :mod:`hyperion_bench.oneshot`; ``deadline``,
+    a ``time.time()`` value, is when the (method, seed) budget ends), then trains the derived network
+    exactly like any other; every report then also carries the genotype and the search's record.
 
     ``data`` is a :class:`hyperion_bench.data.Dataset`. ``epochs`` overrides the config's (multi-fidelity
     methods). Every report carries epoch, val_error, val_loss, train_loss, n_params, the suite's
@@ -106,6 +113,9 @@ def evaluate(
     y_train, y_val, y_test = (getattr(data, k).to(dev) for k in ("y_train", "y_val", "y_test"))
     in_shape = tuple(x_train.shape[1:])
 
+    search_info: dict[str, Any] = {}
+    if genotype is None and needs_search(suite, config):
+        genotype, search_info = run_search(suite, config, x_train, y_train, data.n_classes, seed, deadline)
     model, genotype = build_network(suite, config, in_shape, data.n_classes, genotype)
     model = model.to(dev)
     n_params = count_params(model)
@@ -148,6 +158,9 @@ def evaluate(
              "n_params": n_params}
         )
         metrics["weighted_sum"] = weighted_sum(suite.objectives, metrics)
+        metrics.update(search_info)
+        if genotype is not None:
+            metrics["genotype"] = genotype.to_json()
         if epoch == n_epochs:
             metrics["test_loss"], metrics["test_error"] = predict_loss_error(model, x_test, y_test)
         metrics["elapsed_s"] = time.perf_counter() - started
@@ -155,6 +168,4 @@ def evaluate(
         metrics["peak_gpu_mem_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else 0.0
         if report is not None:
             report(**metrics)
-    if genotype is not None:
-        metrics["genotype"] = genotype.to_json()
     return metrics

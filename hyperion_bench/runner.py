@@ -61,6 +61,7 @@ class RunSettings:
     data_dir: str | None = None
     download: bool = False
     command: str = ""
+    outer: str = "tpe"  # Hyperion's outer optimiser
 
 
 def versions() -> dict[str, str]:
@@ -152,6 +153,8 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
         "hb_threads": threads,
         "hb_data_dir": settings.data_dir or "",
         "hb_download": settings.download,
+        # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
+        "hb_deadline": time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
     }
     meta = {
         "suite": suite.name,
@@ -171,8 +174,11 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     }
     write_json_atomic(meta, folder / METADATA_FILE)
 
+    options = method_options(method, settings)
+    meta["method_options"] = options
+    write_json_atomic(meta, folder / METADATA_FILE)
     scheduler = make_scheduler(method, space=suite.space, metric=METRIC, seed=seed,
-                               max_trials=settings.budget.max_trials, constants=constants)
+                               max_trials=settings.budget.max_trials, constants=constants, options=options)
     os.environ["SYNETUNE_FOLDER"] = str(folder)
     backend = WarmWorkerBackend(pool)
     stop = StoppingCriterion(max_wallclock_time=settings.budget.wallclock_s) if settings.budget.wallclock_s \
@@ -206,6 +212,14 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {len(statuses)} trials "
           f"({statuses.count('failed')} failed) in {meta['wallclock_used_s']} s", flush=True)
     return folder
+
+
+def method_options(method: str, settings: RunSettings) -> dict[str, Any]:
+    """A method's own settings, recorded in metadata.json: Hyperion's come from the suite's [hyperion]
+    table and ``--outer``."""
+    if method == "hyperion":
+        return {**settings.suite.hyperion, "outer": settings.outer}
+    return {}
 
 
 def _budget_text(budget: Budget) -> str:

@@ -161,6 +161,22 @@ class JointSpace:
         assert len(vector) == len(self.flat)
         return {p.name: p.from_unit(u) for p, u in zip(self.flat, vector, strict=True)}
 
+    def default_point(self, defaults: dict[str, Any]) -> dict[str, Any]:
+        """A fixed, method-independent value per parameter: ``defaults[base]`` where it lies in the
+        domain, else the domain's centre (the middle choice; the geometric mid-point on a log scale).
+
+        Why: a one-shot method (standalone DARTS) cannot search pipeline or macro parameters; it runs at
+        this point, which is the same for every seed and recorded in trials.csv like any config."""
+        out: dict[str, Any] = {}
+        for p in self.flat:
+            if p.base in defaults and p.contains(defaults[p.base]):
+                out[p.name] = defaults[p.base]
+            elif p.kind == "choice":
+                out[p.name] = p.choices[(len(p.choices) - 1) // 2]
+            else:
+                out[p.name] = p.from_unit(0.5)
+        return out
+
     def cheapest(self) -> dict[str, Any]:
         """Numeric macro parameters and 'epochs' at their lowest: BlendSearch's low-cost start."""
         return {
@@ -225,6 +241,20 @@ class JointSpace:
                 out[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
             else:
                 out[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
+        return out
+
+    def optuna_distributions(self) -> dict[str, Any]:
+        """The distributions ``suggest_optuna`` asks for, to tell Optuna of configs it did not propose."""
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+        out: dict[str, Any] = {}
+        for p in self.flat:
+            if p.kind == "choice":
+                out[p.name] = CategoricalDistribution(list(p.choices))
+            elif p.kind == "int":
+                out[p.name] = IntDistribution(int(p.low), int(p.high), log=p.log)
+            else:
+                out[p.name] = FloatDistribution(p.low, p.high, log=p.log)
         return out
 
     def clean(self, config: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 
 DATASETS = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10", "eurosat", "flowers17")
 FAMILIES = ("cell", "plain_cnn")
-OPS = ("conv", "sep_conv", "dil_conv", "max_pool", "avg_pool", "skip")
+OPS = ("conv", "sep_conv", "dil_conv", "max_pool", "avg_pool", "skip", "none")  # "none": DARTS' zero op
 ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "identity")
 OPTIMIZERS = ("sgd", "adam")
 
@@ -87,6 +87,29 @@ METRICS = (
     "neg_val_accuracy_pct",
 )
 
+# The inner one-shot loop (DARTS) of a trial whose config hands fusion parameters to it: name -> (type,
+# default, check). Defaults are the DARTS paper's (REFERENCES.md) except ``epochs`` (short CPU suites).
+ONESHOT: dict[str, tuple[type, Any]] = {
+    "epochs": (int, 10),  # search epochs (DARTS: 50)
+    "order": (int, 1),  # 1 = first order, 2 = second order
+    "batch_size": (int, 64),
+    "w_lr": (float, 0.025),
+    "w_lr_min": (float, 0.001),
+    "w_momentum": (float, 0.9),
+    "w_weight_decay": (float, 3e-4),
+    "grad_clip": (float, 5.0),
+    "a_lr": (float, 3e-4),
+    "a_weight_decay": (float, 1e-3),
+    "search_fraction": (float, 0.5),  # at most this share of the remaining wall-clock budget
+    "fast": (bool, False),  # the grouped supernet (nn/supernet_fast.py) instead of the reference
+}
+# Hyperion's outer loop (methods/hyperion.py).
+HYPERION: dict[str, tuple[type, Any]] = {
+    "n_init": (int, 5),  # random initial trials (Algorithm 1)
+    "n_m": (int, 1),  # values the outer loop sets per node for a fusion parameter it owns
+    "max_candidates": (int, 0),  # a split whose supernet has more candidates per edge is invalid; 0 = no cap
+}
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 
@@ -131,6 +154,8 @@ class Suite:
     wallclock_s: float | None
     min_epochs: int
     max_epochs: int
+    oneshot: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in ONESHOT.items()})
+    hyperion: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERION.items()})
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def setting(self, config: dict[str, Any], name: str) -> Any:
@@ -200,7 +225,7 @@ class _Parser:
         return value
 
     def suite(self) -> Suite:
-        top = {"suite", "data", "network", "training", "params", "objectives", "budget"}
+        top = {"suite", "data", "network", "training", "params", "objectives", "budget", "oneshot", "hyperion"}
         for k in self.raw:
             if k not in top:
                 raise self.fail(k, f"unknown table (allowed: {', '.join(sorted(top))})")
@@ -291,6 +316,19 @@ class _Parser:
         if not 1 <= min_epochs <= max_epochs:
             raise self.fail("budget.min_epochs", f"need 1 <= min_epochs <= max_epochs, got {min_epochs}, {max_epochs}")
 
+        oneshot = self.settings_table("oneshot", ONESHOT)
+        if oneshot["order"] not in (1, 2):
+            raise self.fail("oneshot.order", f"must be 1 or 2, got {oneshot['order']}")
+        if not 0 < oneshot["search_fraction"] <= 1:
+            raise self.fail("oneshot.search_fraction", f"must lie in (0, 1], got {oneshot['search_fraction']}")
+        for k in ("epochs", "batch_size"):
+            if oneshot[k] < 1:
+                raise self.fail(f"oneshot.{k}", f"must be at least 1, got {oneshot[k]}")
+        hyperion = self.settings_table("hyperion", HYPERION)
+        for k, low in (("n_init", 0), ("n_m", 1), ("max_candidates", 0)):
+            if hyperion[k] < low:
+                raise self.fail(f"hyperion.{k}", f"must be at least {low}, got {hyperion[k]}")
+
         name = self.typed(meta, "suite", "name", (str,), self.path.stem)
         return Suite(
             name=name,
@@ -309,8 +347,21 @@ class _Parser:
             wallclock_s=wallclock_s,
             min_epochs=min_epochs,
             max_epochs=max_epochs,
+            oneshot=oneshot,
+            hyperion=hyperion,
             raw=self.raw,
         )
+
+    def settings_table(self, key: str, spec: dict[str, tuple[type, Any]]) -> dict[str, Any]:
+        """An optional table of typed settings with defaults ([oneshot], [hyperion])."""
+        table = self.table(self.raw, key, set(spec))
+        out = {}
+        for name, (typ, default) in spec.items():
+            value = self.typed(table, key, name, _accepts(typ), default)
+            out[name] = typ(value)
+            if typ is float and not math.isfinite(out[name]):
+                raise self.fail(f"{key}.{name}", f"must be finite, got {value!r}")
+        return out
 
     def param(self, key: str, name: str, spec: Any) -> Param:
         if not isinstance(spec, dict):

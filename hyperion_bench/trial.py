@@ -69,6 +69,7 @@ def run_trial(config: dict[str, Any], report: Any) -> dict[str, Any]:
         report=report,
         seed=int(constants.get("seed", 0)),
         device=str(constants.get("device", "cpu")),
+        deadline=float(constants["deadline"]) if constants.get("deadline") else None,
     )
 
 

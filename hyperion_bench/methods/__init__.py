@@ -48,6 +48,18 @@ def _blendsearch(**kw: Any) -> TrialScheduler:
     return BlendSearchScheduler(**kw)
 
 
+def _darts(**kw: Any) -> TrialScheduler:
+    from hyperion_bench.methods.darts import DartsScheduler
+
+    return DartsScheduler(**kw)
+
+
+def _hyperion(**kw: Any) -> TrialScheduler:
+    from hyperion_bench.methods.hyperion import HyperionScheduler
+
+    return HyperionScheduler(**kw)
+
+
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in (
@@ -55,14 +67,19 @@ METHODS: dict[str, MethodInfo] = {
         MethodInfo("tpe", "TPE, Bergstra et al. 2011 (Optuna TPESampler, constant liar)", _tpe),
         MethodInfo("anneal", "annealing, hyperopt, Bergstra et al. 2013 (hyperopt.anneal)", _anneal),
         MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)", _blendsearch),
+        MethodInfo("darts", "DARTS, Liu et al. 2019: one full one-shot search per seed (suite's [oneshot])",
+                   _darts),
+        MethodInfo("hyperion", "Hyperion: outer --outer optimiser (default tpe) fused with inner DARTS "
+                   "(Algorithm 1; suite's [hyperion])", _hyperion),
     )
 }
 
 
 def make_scheduler(name: str, *, space: JointSpace, metric: str, seed: int, max_trials: int | None,
-                   constants: dict[str, Any]) -> TrialScheduler:
-    """A fresh scheduler minimising ``metric``; ``constants`` ride along in every config."""
+                   constants: dict[str, Any], options: dict[str, Any] | None = None) -> TrialScheduler:
+    """A fresh scheduler minimising ``metric``; ``constants`` ride along in every config; ``options`` are
+    the method's own settings (e.g. Hyperion's outer optimiser and n_init)."""
     if name not in METHODS:
         raise UserError(f"unknown method {name!r}; known methods: {', '.join(sorted(METHODS))}")
     return METHODS[name].factory(space=space, metric=metric, seed=seed, max_trials=max_trials,
-                                 constants=constants)
+                                 constants=constants, **(options or {}))

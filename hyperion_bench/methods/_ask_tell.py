@@ -65,20 +65,36 @@ class AskTellScheduler(TrialScheduler):
 
     # ---- what each optimiser provides
     @abstractmethod
-    def ask(self, key: int) -> dict[str, Any]:
-        """A config of ``space.flat`` for suggestion ``key`` (raw library values; cleaned here)."""
+    def ask(self, key: int) -> dict[str, Any] | None:
+        """A config of ``space.flat`` for suggestion ``key`` (raw library values; cleaned here), or None
+        when the method has nothing more to try."""
 
     @abstractmethod
     def tell(self, key: int, value: float | None) -> None:
         """Suggestion ``key``'s final metric (to minimise), or None for a failed trial."""
+
+    def observe(self, config: dict[str, Any], value: float | None) -> None:
+        """Learn from a config this optimiser did not propose (Hyperion's random initial trials feed
+        every component this way, Algorithm 1). ``value`` None is a failed trial."""
+        raise NotImplementedError(f"{type(self).__name__} cannot learn from configs it did not propose")
+
+    def finalise(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Library values -> a valid config of ``space.flat``. Methods whose configs are not plain points
+        of the flat space (one-shot and fused methods hand parameters to the inner loop) override this."""
+        if config is None:
+            return None
+        config = self.space.clean(config)
+        self.space.validate(config)
+        return config
 
     # ---- Syne Tune's scheduler interface
     def suggest(self) -> TrialSuggestion | None:
         if self.max_trials is not None and self.n_suggested >= self.max_trials:
             return None
         key = self.n_suggested
-        config = self.space.clean(self.ask(key))
-        self.space.validate(config)
+        config = self.finalise(self.ask(key))
+        if config is None:
+            return None
         self.n_suggested += 1
         self._pending.add(key)
         self._unadded = key

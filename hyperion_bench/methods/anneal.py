@@ -46,3 +46,17 @@ class AnnealScheduler(AskTellScheduler):
         doc["result"] = {"status": STATUS_FAIL} if value is None else {"loss": value, "status": STATUS_OK}
         doc["state"] = JOB_STATE_DONE
         self.trials.refresh()
+
+    def observe(self, config: dict[str, Any], value: float | None) -> None:
+        """A finished doc in hyperopt's own encoding (a choice is stored as its index)."""
+        tid = self.trials.new_trial_ids(1)[0]
+        vals = {p.name: [p.choices.index(config[p.name]) if p.kind == "choice" else float(config[p.name])]
+                for p in self.space.flat}
+        misc = {"tid": tid, "cmd": self.domain.cmd, "workdir": self.domain.workdir,
+                "idxs": {name: [tid] for name in vals}, "vals": vals}
+        result = {"status": STATUS_FAIL} if value is None else {"loss": value, "status": STATUS_OK}
+        docs = self.trials.new_trial_docs([tid], [None], [result], [misc])
+        for doc in docs:
+            doc["state"] = JOB_STATE_DONE
+        self.trials.insert_trial_docs(docs)
+        self.trials.refresh()

@@ -27,3 +27,6 @@ class RandomSearchScheduler(AskTellScheduler):
 
     def tell(self, key: int, value: float | None) -> None:
         pass  # random search learns nothing
+
+    def observe(self, config: dict[str, Any], value: float | None) -> None:
+        pass

@@ -34,3 +34,12 @@ class TPEScheduler(AskTellScheduler):
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:
             self.study.tell(trial, value)
+
+    def observe(self, config: dict[str, Any], value: float | None) -> None:
+        params = {name: config[name] for name in self.space.names}
+        dists = self.space.optuna_distributions()
+        if value is None:
+            trial = optuna.trial.create_trial(params=params, distributions=dists, state=optuna.trial.TrialState.FAIL)
+        else:
+            trial = optuna.trial.create_trial(params=params, distributions=dists, value=value)
+        self.study.add_trial(trial)

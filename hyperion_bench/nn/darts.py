@@ -92,17 +92,22 @@ def unrolled_alpha_grads(net: SuperNetwork, w_opt: torch.optim.SGD, xi: float, x
 
 
 def search_step(net: SuperNetwork, w_opt: torch.optim.SGD, a_opt: torch.optim.Adam, s: DartsSettings,
-                xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor) -> torch.Tensor:
-    """One DARTS step: alphas on the validation half, then weights on the training half."""
+                xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor, yv: torch.Tensor,
+                alpha_penalty: Callable[[], torch.Tensor] | None = None) -> torch.Tensor:
+    """One DARTS step: alphas on the validation half, then weights on the training half.
+
+    ``alpha_penalty()`` (a function of the alphas alone, e.g. the expected model size of a weighted-sum
+    objective) is added to the architecture loss; its gradient is the same in first and second order."""
     alphas = net.arch_parameters()
     a_opt.zero_grad(set_to_none=True)
     if s.order == 2:
-        for a, g in zip(alphas, unrolled_alpha_grads(net, w_opt, w_opt.param_groups[0]["lr"], xt, yt, xv, yv),
-                        strict=True):
-            a.grad = g
+        grads = unrolled_alpha_grads(net, w_opt, w_opt.param_groups[0]["lr"], xt, yt, xv, yv)
     else:
-        for a, g in zip(alphas, torch.autograd.grad(_loss(net, None, xv, yv), alphas), strict=True):
-            a.grad = g
+        grads = torch.autograd.grad(_loss(net, None, xv, yv), alphas)
+    if alpha_penalty is not None:
+        grads = [g + p for g, p in zip(grads, torch.autograd.grad(alpha_penalty(), alphas), strict=True)]
+    for a, g in zip(alphas, grads, strict=True):
+        a.grad = g
     a_opt.step()
 
     w_opt.zero_grad(set_to_none=True)
@@ -120,7 +125,8 @@ class SearchDiverged(RuntimeError):
 
 
 def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings, seed: int = 0,
-           deadline: float | None = None, on_epoch: Callable[[int, float], None] | None = None) -> dict:
+           deadline: float | None = None, on_epoch: Callable[[int, float], None] | None = None,
+           alpha_penalty: Callable[[], torch.Tensor] | None = None) -> dict:
     """Run the DARTS search on (x, y) (already on the device). Returns losses and timing.
 
     ``deadline`` (a ``time.time()`` value) ends the search early so a trial respects the wall clock.
@@ -140,11 +146,15 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
         ot = torch.randperm(half, device=x.device, generator=gen)
         ov = torch.randperm(xv.shape[0], device=x.device, generator=gen)
         total = torch.zeros((), device=x.device)
+        done = 0
         for i in range(steps):
             it, iv = ot[i * batch:(i + 1) * batch], ov[i * batch:(i + 1) * batch]
-            total += search_step(net, w_opt, a_opt, s, xt[it], yt[it], xv[iv], yv[iv])
+            total += search_step(net, w_opt, a_opt, s, xt[it], yt[it], xv[iv], yv[iv], alpha_penalty)
             sched.step()
-        loss = total.item() / steps
+            done += 1
+            if deadline is not None and time.time() > deadline:  # a partial last epoch still counts
+                break
+        loss = total.item() / done
         if not math.isfinite(loss):
             raise SearchDiverged(f"supernet training loss became {loss} in search epoch {epoch}")
         epoch_losses.append(loss)
@@ -152,5 +162,5 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
             on_epoch(epoch, loss)
         if deadline is not None and time.time() > deadline:
             break
-    return {"search_epochs": len(epoch_losses), "search_loss": epoch_losses[-1] if epoch_losses else float("nan"),
-            "search_s": time.time() - started}
+    return {"search_epochs": len(epoch_losses), "search_steps": (len(epoch_losses) - 1) * steps + done,
+            "search_loss": epoch_losses[-1] if epoch_losses else float("nan"), "search_s": time.time() - started}

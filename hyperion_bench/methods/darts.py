@@ -1,0 +1,51 @@
+"""DARTS (Liu et al., ICLR 2019) as a method of the harness: one one-shot run per seed.
+
+Why a scheduler at all: so that DARTS is judged like every other method, through the same trial body
+(``evaluate``), budget accounting and records. Its single config hands every cell-level (fusion)
+parameter to the inner loop with all of the suite's choices (``inner@op``, ``inner@kernel``, ...), so
+``evaluate`` builds the full supernet, searches it (first or second order, the suite's ``[oneshot]``
+table), derives the genotype and trains the derived network. DARTS cannot search pipeline or macro
+parameters: they sit at the space's default point (:meth:`JointSpace.default_point`), the same for every
+seed. The search stops early when the (method, seed)'s wall-clock budget would run out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hyperion_bench.errors import UserError
+from hyperion_bench.methods._ask_tell import AskTellScheduler
+from hyperion_bench.oneshot import CELL_FUSION, INNER_PREFIX, encode_subset
+from hyperion_bench.space import NODE_SEP
+
+
+def full_inner_config(space: Any, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Pipeline and macro parameters at the default point; every cell fusion parameter handed to the
+    inner loop with all its choices."""
+    point = space.default_point(defaults)
+    config = {k: v for k, v in point.items() if NODE_SEP not in k}
+    for p in space.params:
+        if p.role == "fusion" and p.name in CELL_FUSION:
+            config[f"{INNER_PREFIX}{p.name}"] = encode_subset(list(p.choices))
+    return config
+
+
+class DartsScheduler(AskTellScheduler):
+    """Suggests one config per seed (the full one-shot search), then nothing: one run, as DARTS does."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        from hyperion_bench.suites import DEFAULTS
+
+        self.config = full_inner_config(self.space, DEFAULTS)
+        if not any(k.startswith(INNER_PREFIX) for k in self.config):
+            raise UserError("method darts needs a cell suite with fusion parameters (op, kernel, activation)")
+
+    def ask(self, key: int) -> dict[str, Any] | None:
+        return dict(self.config) if key == 0 else None
+
+    def tell(self, key: int, value: float | None) -> None:
+        pass  # one run: nothing to learn across trials
+
+    def finalise(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+        return config  # not a point of the flat space: the inner loop owns the fusion parameters

@@ -1,0 +1,246 @@
+"""Hyperion (fused multi-trial and one-shot optimisation, Algorithm 1 of the Hyperion paper).
+
+Why written here: no public code exists; the paper (Sec. 3, App. B) defines it. Hyperion is the outer
+loop: a Syne Tune scheduler whose configs carry, besides pipeline values, a *split* of the cell-level
+(fusion) parameters between the outer and the inner optimiser, per-node values for the parameters kept
+outside, and a *sub-search-space* (multi-hot subset) for those handed inside. ``evaluate`` (the same for
+every method, :mod:`hyperion_bench.oneshot`) builds the reduced supernet such a config describes, runs
+DARTS on it, derives, trains and evaluates; nothing Hyperion-specific happens inside a trial.
+
+The learners of Algorithm 1 are separate optimisers of the chosen outer kind (random, TPE, anneal,
+BlendSearch), each over its own space and with its own history H_x of (its part of the config, e_t):
+
+- the smart splitter: ``split@<param>`` in {outer, inner} per fusion parameter;
+- the pipeline optimiser: pipeline and macro parameters (every trial);
+- the architecture optimiser: one learner per fusion parameter over its per-node values ``<param>@j``
+  (``n_m`` values per node: ``<param>@j``, ``<param>@j.1``, ...), asked only when the split keeps that
+  parameter outside; plus one for each node's inputs ``edges@j`` when nothing goes inside (then there is
+  no supernet, and the outer loop fixes the whole cell: the paper's corner case);
+- the smart sub-search-space sampler: one learner per fusion parameter over a multi-hot vector (one
+  0/1 entry per choice), asked only when that parameter goes inside.
+
+Per-parameter learners make the conditional structure exact for every library (a learner only ever
+sees trials in which its part was used). The first ``n_init`` trials are random (drawn from one seeded
+generator) and then told to every learner (``observe``); later trials are proposed by the learners.
+
+A sub-search-space is never empty: an all-zero vector is repaired (one random choice on). Invalid splits
+are discarded, as in the paper: a supernet with more than ``max_candidates`` candidates per edge (when
+that cap is set). The splitter and the samplers that made it are told the worst result so far and asked
+again; after ``RETRIES`` discarded proposals the trial falls back to an all-outer split (always valid).
+The counts are in the scheduler's metadata.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hyperion_bench.errors import UserError
+from hyperion_bench.methods._ask_tell import AskTellScheduler
+from hyperion_bench.oneshot import CELL_FUSION, INNER_PREFIX, encode_subset
+from hyperion_bench.space import EDGES, NODE_SEP, JointSpace, Param, edge_choices
+
+OUTER, INNER = "outer", "inner"
+SPLIT_PREFIX = "split@"
+RETRIES = 20
+OUTER_KINDS = ("random", "tpe", "anneal", "blendsearch")
+
+
+def make_learner(kind: str, space: JointSpace, seed: int, n_init: int) -> AskTellScheduler:
+    """One of Hyperion's learners: an outer-kind optimiser used ask/tell style over ``space``."""
+    kw = {"space": space, "metric": "weighted_sum", "seed": seed, "max_trials": None, "constants": {}}
+    if kind == "random":
+        from hyperion_bench.methods.random_search import RandomSearchScheduler
+
+        return RandomSearchScheduler(**kw)
+    if kind == "tpe":
+        from hyperion_bench.methods.tpe import TPEScheduler
+
+        return TPEScheduler(n_startup_trials=max(n_init, 1), **kw)
+    if kind == "anneal":
+        from hyperion_bench.methods.anneal import AnnealScheduler
+
+        return AnnealScheduler(**kw)
+    if kind == "blendsearch":
+        from hyperion_bench.methods.blendsearch import BlendSearchScheduler
+
+        return BlendSearchScheduler(**kw)
+    raise UserError(f"unknown outer optimiser {kind!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
+
+
+@dataclass
+class Learner:
+    """A learner with its own history H_x. ``propose`` draws at random (initial phase, later told via
+    ``observe``) or asks the optimiser; ``result`` closes a proposal with the trial's value."""
+
+    name: str
+    space: JointSpace
+    optimiser: AskTellScheduler
+    rng: np.random.Generator
+    history: list[tuple[dict[str, Any], float | None]] = field(default_factory=list)
+    pending: dict[int, tuple[int | None, dict[str, Any]]] = field(default_factory=dict)  # trial -> (ask key, part)
+    n_asked: int = 0
+
+    def propose(self, trial: int, random_phase: bool) -> dict[str, Any]:
+        if random_phase:
+            part = self.space.sample(self.rng)
+            self.pending[trial] = (None, part)
+            return part
+        ask_key = self.n_asked
+        self.n_asked += 1
+        part = self.space.clean(self.optimiser.ask(ask_key))
+        self.pending[trial] = (ask_key, part)
+        return part
+
+    def repair(self, trial: int, part: dict[str, Any]) -> None:
+        """The trial uses ``part`` instead of what was proposed: the proposal is told a failure now and
+        ``part`` is learnt with the trial's result."""
+        ask_key, _ = self.pending[trial]
+        if ask_key is not None:
+            self.optimiser.tell(ask_key, None)
+        self.pending[trial] = (None, part)
+
+    def result(self, trial: int, value: float | None, record: bool = True) -> None:
+        ask_key, part = self.pending.pop(trial)
+        if ask_key is None:
+            self.optimiser.observe(part, value)
+        else:
+            self.optimiser.tell(ask_key, value)
+        if record:
+            self.history.append((part, value))
+
+
+class HyperionScheduler(AskTellScheduler):
+    def __init__(self, outer: str = "tpe", n_init: int = 5, n_m: int = 1, max_candidates: int = 0, **kwargs: Any):
+        super().__init__(**kwargs)
+        if outer not in OUTER_KINDS:
+            raise UserError(f"unknown outer optimiser {outer!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
+        self.outer, self.n_init, self.n_m, self.max_candidates = outer, n_init, n_m, max_candidates
+        space = self.space
+        self.fusion = [p for p in space.params if p.role == "fusion" and p.name in CELL_FUSION]
+        if not self.fusion:
+            raise UserError("method hyperion needs a cell suite with fusion parameters (op, kernel, activation)")
+        self.nodes = space.nodes
+        self.rng = np.random.default_rng(self.seed)
+        seeds = iter(np.random.SeedSequence(self.seed).generate_state(4 + 2 * len(self.fusion)))
+
+        def learner(name: str, params: list[Param]) -> Learner:
+            s = int(next(seeds))
+            sub = JointSpace(params)
+            return Learner(name, sub, make_learner(outer, sub, s, n_init), np.random.default_rng(s))
+
+        self.splitter = learner("split", [Param(f"{SPLIT_PREFIX}{p.name}", "choice", "pipeline",
+                                               choices=(OUTER, INNER)) for p in self.fusion])
+        pipeline = [p for p in space.params if p.role != "fusion"]
+        self.pipeline = learner("pipeline", pipeline) if pipeline else None
+        self.arch = {p.name: learner(f"arch.m:{p.name}", self._per_node(p)) for p in self.fusion}
+        self.edges = learner("arch.m:edges", [Param(f"{EDGES}{NODE_SEP}{j}", "choice", "macro",
+                                                    choices=edge_choices(j)) for j in range(self.nodes)])
+        self.subspace = {p.name: learner(f"subspace:{p.name}", [Param(f"{INNER_PREFIX}{p.name}={c}", "choice",
+                                                                      "pipeline", choices=(0, 1))
+                                                                for c in p.choices]) for p in self.fusion}
+        self.used: dict[int, list[Learner]] = {}  # trial key -> learners that proposed a part of it
+        self.histories: dict[str, list[tuple[dict[str, Any], float | None]]] = {
+            "split": [], "pipeline": [], "arch.m": [], "subspace": []}
+        self.parts: dict[int, dict[str, dict[str, Any]]] = {}
+        self.n_discarded = 0
+        self.n_repaired = 0
+        self.n_fallbacks = 0
+        self.worst: float | None = None
+
+    def _per_node(self, p: Param) -> list[Param]:
+        """Per node ``n_m`` values of ``p``: ``op@j``, ``op@j.1``, ..."""
+        out = []
+        for j in range(self.nodes):
+            for k in range(self.n_m):
+                name = f"{p.name}{NODE_SEP}{j}" + (f".{k}" if k else "")
+                out.append(Param(name, "choice", "macro", choices=p.choices))
+        return out
+
+    # ------------------------------------------------------------------ proposing
+    def candidates_bound(self, subsets: dict[str, list[Any]]) -> int:
+        """Candidates per edge of the supernet, at most (equivalent candidates are merged later)."""
+        return math.prod(len(subsets[p.name]) if p.name in subsets else min(self.n_m, len(p.choices))
+                         for p in self.fusion)
+
+    def _subset(self, key: int, p: Param, random_phase: bool) -> list[Any]:
+        """The sampler's multi-hot vector for ``p``; an empty one is repaired (never empty): one random
+        choice switched on, and the sampler learns the repaired vector. Why not discard it: failed
+        proposals are invisible to TPE, whose argmax then proposes the same empty vector again."""
+        learner = self.subspace[p.name]
+        bits = learner.propose(key, random_phase)
+        subset = [c for c in p.choices if bits[f"{INNER_PREFIX}{p.name}={c}"] == 1]
+        if not subset:
+            self.n_repaired += 1
+            pick = p.choices[int(self.rng.integers(len(p.choices)))]
+            learner.repair(key, {name: int(name == f"{INNER_PREFIX}{p.name}={pick}") for name in bits})
+            subset = [pick]
+        return subset
+
+    def _split_and_subspaces(self, key: int, random_phase: bool) -> tuple[dict, dict[str, list[Any]], list]:
+        for _ in range(RETRIES):
+            split = self.splitter.propose(key, random_phase)
+            inner = [p for p in self.fusion if split[f"{SPLIT_PREFIX}{p.name}"] == INNER]
+            subsets = {p.name: self._subset(key, p, random_phase) for p in inner}
+            if not (self.max_candidates > 0 and self.candidates_bound(subsets) > self.max_candidates):
+                return split, subsets, [self.splitter] + [self.subspace[p.name] for p in inner]
+            # an invalid split (supernet over the cap) is discarded; its learners are told the worst
+            # result seen so far (a failure before any), so that model-based learners move away from it
+            self.n_discarded += 1
+            self.splitter.result(key, self.worst, record=False)
+            for p in inner:
+                self.subspace[p.name].result(key, self.worst, record=False)
+        self.n_fallbacks += 1
+        split = {f"{SPLIT_PREFIX}{p.name}": OUTER for p in self.fusion}
+        return split, {}, []
+
+    def ask(self, key: int) -> dict[str, Any]:
+        random_phase = key < self.n_init
+        split, subsets, used = self._split_and_subspaces(key, random_phase)
+        config: dict[str, Any] = dict(split)
+        parts: dict[str, dict[str, Any]] = {"split": dict(split), "pipeline": {}, "arch.m": {}, "subspace": {}}
+        if self.pipeline is not None:
+            pipe = self.pipeline.propose(key, random_phase)
+            config.update(pipe)
+            parts["pipeline"] = pipe
+            used.append(self.pipeline)
+        for p in self.fusion:
+            if p.name in subsets:
+                value = encode_subset(subsets[p.name])
+                config[f"{INNER_PREFIX}{p.name}"] = value
+                parts["subspace"][p.name] = value
+            else:
+                values = self.arch[p.name].propose(key, random_phase)
+                config.update(values)
+                parts["arch.m"].update(values)
+                used.append(self.arch[p.name])
+        if not subsets:  # nothing inside: the outer loop fixes the whole cell, inputs included
+            edges = self.edges.propose(key, random_phase)
+            config.update(edges)
+            parts["arch.m"].update(edges)
+            used.append(self.edges)
+        self.used[key] = used
+        self.parts[key] = parts
+        return config
+
+    def finalise(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+        return config  # not a point of the flat space: validity was checked while proposing
+
+    # ------------------------------------------------------------------ learning
+    def tell(self, key: int, value: float | None) -> None:
+        if value is not None:
+            self.worst = value if self.worst is None else max(self.worst, value)
+        for learner in self.used.pop(key, []):
+            learner.result(key, value)
+        parts = self.parts.pop(key)
+        for name, part in parts.items():
+            self.histories[name].append((part, value))
+
+    def metadata(self) -> dict[str, Any]:
+        return {**super().metadata(), "outer": self.outer, "n_init": self.n_init, "n_m": self.n_m,
+                "max_candidates": self.max_candidates, "discarded_proposals": self.n_discarded,
+                "repaired_subspaces": self.n_repaired,
+                "fallback_splits": self.n_fallbacks}

@@ -1,0 +1,167 @@
+"""The inner, one-shot half of a trial: which candidates a config hands to DARTS, and the search itself.
+
+Why here and not in a method: fairness. A config of the joint space fully determines what a trial
+does, whichever method proposed it. A fusion parameter (op, kernel, activation) reaches a cell node in
+one of two ways:
+
+- **outer**: the config sets it per node, ``op@j`` (and, when the outer loop sets ``n_m > 1`` values per
+  node, also ``op@j.1``, ``op@j.2``, ...); a single value per node means nothing to search;
+- **inner**: the config carries ``inner@op = "avg_pool|dil_conv"``, the sub-search-space (a multi-hot
+  subset of the suite's choices) that the supernet offers on every edge.
+
+A node's candidates are the product of its values of every fusion parameter (equivalent ones merged,
+e.g. a skip is a skip whatever its kernel). If every node ends with one candidate, the network is
+built directly (``edges@j`` picks each node's inputs); otherwise a supernet with exactly those
+candidates is searched with DARTS, whose derivation picks the edges and ops, and the derived network
+is trained by ``evaluate`` like any other (Hyperion, Algorithm 1; standalone DARTS hands everything
+to the inner loop).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from typing import Any
+
+import torch
+
+from hyperion_bench.nn.darts import DartsSettings, search
+from hyperion_bench.nn.genotype import Genotype
+from hyperion_bench.nn.supernet import Candidate, SuperNetwork, dedupe
+from hyperion_bench.suites import Suite
+
+INNER_PREFIX = "inner@"
+SUBSET_SEP = "|"
+CELL_FUSION = ("op", "kernel", "activation")  # the fusion parameters that form a candidate operation
+
+
+def encode_subset(values: list[Any]) -> str:
+    """A multi-hot subset as it travels in a config (and lands in trials.csv): 'avg_pool|dil_conv'."""
+    assert values, "a sub-search-space is never empty"
+    return SUBSET_SEP.join(str(v) for v in values)
+
+
+def decode_subset(suite: Suite, base: str, text: str) -> list[Any]:
+    """The inverse of :func:`encode_subset`, typed like the suite's choices (kernels are ints)."""
+    param = next((p for p in suite.space.params if p.name == base), None)
+    assert param is not None and param.kind == "choice", f"inner@{base}: not a searched choice parameter"
+    by_text = {str(c): c for c in param.choices}
+    values = [by_text[t] for t in str(text).split(SUBSET_SEP)]
+    assert values, f"inner@{base} is empty"
+    return values
+
+
+def inner_bases(config: dict[str, Any]) -> list[str]:
+    return [k[len(INNER_PREFIX):] for k in config if k.startswith(INNER_PREFIX)]
+
+
+def node_values(suite: Suite, config: dict[str, Any], base: str, node: int) -> list[Any]:
+    """The values of fusion parameter ``base`` offered at cell node ``node`` (inner subset or outer values)."""
+    key = f"{INNER_PREFIX}{base}"
+    if key in config:
+        return decode_subset(suite, base, config[key])
+    values = [suite.node_setting(config, base, node)]
+    extra = 1
+    while f"{base}@{node}.{extra}" in config:  # the outer loop's n_m > 1 values per node
+        values.append(config[f"{base}@{node}.{extra}"])
+        extra += 1
+    return list(dict.fromkeys(values))
+
+
+def node_candidates(suite: Suite, config: dict[str, Any]) -> list[list[Candidate]]:
+    """Per cell node, the candidate operations (op, kernel, activation) of the supernet this config asks for."""
+    out = []
+    for j in range(suite.network["nodes"]):
+        values = [node_values(suite, config, b, j) for b in CELL_FUSION]
+        out.append(dedupe([(op, int(k), act) for op, k, act in itertools.product(*values)]))
+    return out
+
+
+def needs_search(suite: Suite, config: dict[str, Any]) -> bool:
+    """True when some node has more than one candidate: the trial runs the inner DARTS loop."""
+    return suite.family == "cell" and any(len(c) > 1 for c in node_candidates(suite, config))
+
+
+def darts_settings(suite: Suite) -> DartsSettings:
+    o = suite.oneshot
+    return DartsSettings(epochs=o["epochs"], batch_size=o["batch_size"], order=o["order"], w_lr=o["w_lr"],
+                         w_lr_min=o["w_lr_min"], w_momentum=o["w_momentum"], w_weight_decay=o["w_weight_decay"],
+                         grad_clip=o["grad_clip"], a_lr=o["a_lr"], a_weight_decay=o["a_weight_decay"])
+
+
+def make_supernet(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...], n_classes: int,
+                  candidates: list[list[Candidate]]) -> SuperNetwork:
+    """The reduced supernet: the suite's stem and cell stack, ``candidates`` on every edge of node j."""
+    cls = SuperNetwork
+    if suite.oneshot["fast"]:
+        from hyperion_bench.nn.supernet_fast import FastSuperNetwork
+
+        cls = FastSuperNetwork
+    return cls(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
+               channels=int(suite.setting(config, "channels")), stem_multiplier=suite.network["stem_multiplier"])
+
+
+def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
+    """``weight`` x the expected parameter count of the cells' kept edges under softmax(alpha).
+
+    Why: the suite's weighted sum (e.g. ``val_error + 1e-5 * n_params``) is the objective of both loops
+    (Hyperion paper, Sec. 3.4); the inner loop's differentiable stand-in for n_params is the expected
+    size of each mixed edge, scaled by the share of a node's inputs that derivation keeps (2 of j + 2).
+    """
+    sizes = []  # per (cell type, node): tensor (inputs, candidates) of parameter counts
+    for cell in net.cells:
+        offset, per_node = 0, []
+        for j in range(cell.nodes):
+            rows = []
+            for i in range(j + 2):
+                rows.append([sum(p.numel() for p in op.parameters()) for op in cell.edges[offset + i].ops])
+            offset += j + 2
+            per_node.append(torch.tensor(rows, dtype=torch.float32))
+        sizes.append((cell.reduction, per_node))
+
+    def penalty() -> torch.Tensor:
+        total = torch.zeros((), device=net.alphas_normal[0].device)
+        for reduction, per_node in sizes:
+            alphas = net.alphas_reduce if reduction and net.has_reduction else net.alphas_normal
+            for j, (a, n) in enumerate(zip(alphas, per_node, strict=True)):
+                keep = min(2, j + 2) / (j + 2)
+                total = total + keep * (torch.softmax(a, dim=-1) * n.to(a.device)).sum()
+        return weight * total
+
+    return penalty
+
+
+def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.Tensor, n_classes: int,
+               seed: int, deadline: float | None) -> tuple[Genotype, dict[str, Any]]:
+    """Build the reduced supernet, run DARTS on (x, y) (already on the device), derive the genotype.
+
+    Returns the genotype and what a trial records about its search: candidates per edge, supernet size,
+    search time, epochs, final search loss and the search's peak GPU memory.
+    """
+    if x.device.type == "cuda":  # the search's own peak: supernet, optimiser state and activations
+        torch.cuda.synchronize(x.device)
+        base = torch.cuda.memory_allocated(x.device)
+        torch.cuda.reset_peak_memory_stats(x.device)
+    candidates = node_candidates(suite, config)
+    net = make_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates).to(x.device)
+    settings = darts_settings(suite)
+    weight = suite.objectives.weighted_sum.get("n_params", 0.0)
+    penalty = expected_size_penalty(net, weight) if weight else None
+    if deadline is not None:  # at most search_fraction of what is left of the (method, seed) budget
+        deadline = time.time() + suite.oneshot["search_fraction"] * max(deadline - time.time(), 0.0)
+    info = search(net, x, y, settings, seed=seed, deadline=deadline, alpha_penalty=penalty)
+    per_edge = net.candidates_per_edge()
+    info.update(
+        candidates_per_edge=" ".join(str(c) for c in per_edge),
+        max_candidates_per_edge=max(per_edge),
+        supernet_n_params=sum(p.numel() for p in net.weights()),
+        search_order=settings.order,
+        search_peak_gpu_mem_mb=(torch.cuda.max_memory_allocated(x.device) - base) / 2**20
+        if x.device.type == "cuda" else 0.0,
+    )
+    genotype = net.genotype()
+    del net
+    if not math.isfinite(info["search_loss"]):
+        info["search_loss"] = float("nan")
+    return genotype, info

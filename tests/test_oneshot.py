@@ -1,0 +1,137 @@
+"""The one-shot half of a trial: what a config hands to DARTS, the supernet it builds, the search's record."""
+
+import time
+
+import pytest
+import torch
+
+from conftest import CELL_SUITE, write_suite
+from hyperion_bench.evaluate import evaluate
+from hyperion_bench.methods import make_scheduler
+from hyperion_bench.methods.darts import full_inner_config
+from hyperion_bench.nn import build_network, count_params
+from hyperion_bench.nn.darts import DartsSettings, search
+from hyperion_bench.nn.genotype import Genotype
+from hyperion_bench.nn.supernet import SuperNetwork
+from hyperion_bench.oneshot import (
+    decode_subset,
+    encode_subset,
+    expected_size_penalty,
+    make_supernet,
+    needs_search,
+    node_candidates,
+)
+from hyperion_bench.suites import DEFAULTS, load_suite
+
+ONESHOT = CELL_SUITE + """
+[oneshot]
+epochs = 1
+batch_size = 16
+"""
+OUTER = {"cells": 1, "channels": 4, "op@0": "conv", "op@1": "sep_conv", "kernel@0": 3, "kernel@1": 5,
+         "activation@0": "relu", "activation@1": "tanh", "edges@0": "0+1", "edges@1": "0+2"}
+
+
+@pytest.fixture
+def suite(tmp_path):
+    return load_suite(write_suite(tmp_path, ONESHOT))
+
+
+def test_subsets_round_trip_with_the_suites_types(suite):
+    assert decode_subset(suite, "kernel", encode_subset([3, 5])) == [3, 5]
+    assert decode_subset(suite, "op", "skip|conv") == ["skip", "conv"]
+    with pytest.raises(AssertionError):
+        encode_subset([])
+
+
+def test_outer_values_per_node_mean_no_search(suite):
+    assert [len(c) for c in node_candidates(suite, OUTER)] == [1, 1]
+    assert not needs_search(suite, OUTER)
+
+
+def test_inner_subset_times_outer_values_gives_the_candidates(suite):
+    config = {**OUTER, "inner@kernel": "3|5"}
+    del config["kernel@0"], config["kernel@1"]
+    assert node_candidates(suite, config) == [[("conv", 3, "relu"), ("conv", 5, "relu")],
+                                              [("sep_conv", 3, "tanh"), ("sep_conv", 5, "tanh")]]
+    # n_m = 2: a second outer value per node adds candidates on that node only
+    config["activation@1.1"] = "relu"
+    assert len(node_candidates(suite, config)[0]) == 2 and len(node_candidates(suite, config)[1]) == 4
+    # equivalent candidates merge: a skip is one candidate whatever the kernel and activation
+    skip = {**config, "op@0": "skip", "inner@activation": "relu|tanh"}
+    assert node_candidates(suite, skip)[0] == [("skip", 0, "-")]
+
+
+def test_the_built_supernet_has_exactly_the_candidates_the_config_asks_for(suite):
+    config = {"cells": 3, "channels": 4, "inner@op": "conv|max_pool|skip", "inner@kernel": "3|5",
+              "activation@0": "relu", "activation@1": "tanh"}
+    cands = node_candidates(suite, config)
+    net = make_supernet(suite, config, (1, 8, 8), 3, cands)
+    assert net.candidates_per_edge() == [5, 5]  # conv x {3,5}, max_pool x {3,5}, skip
+    for cell in net.cells:
+        assert all(len(edge.ops) == 5 for edge in cell.edges)
+    assert net(torch.randn(2, 1, 8, 8)).shape == (2, 3)
+
+
+def test_a_trial_with_inner_parameters_searches_derives_and_records(suite, tiny_images):
+    config = {**OUTER, "inner@op": "conv|skip|max_pool"}
+    del config["op@0"], config["op@1"]
+    reports = []
+    final = evaluate(suite, config, tiny_images, epochs=2, report=lambda **m: reports.append(m))
+    assert len(reports) == 2
+    assert final["candidates_per_edge"] == "3 3" and final["max_candidates_per_edge"] == 3
+    assert final["search_epochs"] == 1 and final["search_steps"] >= 1 and final["search_s"] > 0
+    geno = Genotype.from_json(final["genotype"])
+    assert {e.op for node in geno.normal for e in node} <= {"conv", "skip", "max_pool"}
+    built, _ = build_network(suite, config, (1, 8, 8), 3, genotype=geno)
+    assert final["n_params"] == count_params(built)  # the derived network, built by the one builder
+
+
+def test_darts_config_hands_every_fusion_parameter_to_the_inner_loop(suite):
+    config = full_inner_config(suite.space, DEFAULTS)
+    assert config["inner@op"].split("|") == ["conv", "sep_conv", "dil_conv", "max_pool", "avg_pool", "skip"]
+    assert config["inner@kernel"] == "3|4|5" and config["inner@activation"] == "relu|tanh"
+    assert not any("@" in k and not k.startswith("inner@") for k in config)  # no per-node values
+    assert config["channels"] == 4  # DEFAULTS' 16 is not a choice here: the middle choice of (4, 8)
+    assert needs_search(suite, config)
+
+
+def test_darts_method_suggests_one_run_per_seed(suite):
+    sched = make_scheduler("darts", space=suite.space, metric="weighted_sum", seed=0, max_trials=5,
+                           constants={"hb_seed": 0})
+    first = sched.suggest()
+    assert first is not None and first.config["hb_seed"] == 0 and "inner@op" in first.config
+    assert sched.suggest() is None
+
+
+def test_darts_method_refuses_a_suite_without_cell_parameters(tmp_path):
+    from hyperion_bench.errors import UserError
+
+    flowers = load_suite("flowers17")
+    with pytest.raises(UserError, match="darts needs a cell suite"):
+        make_scheduler("darts", space=flowers.space, metric="weighted_sum", seed=0, max_trials=1, constants={})
+
+
+def test_size_penalty_pushes_alphas_towards_smaller_candidates():
+    cands = [[("conv", 3, "relu"), ("skip", 0, "-")]]
+    net = SuperNetwork((1, 8, 8), 3, cands, cells=1, channels=4)
+    penalty = expected_size_penalty(net, 1e-3)
+    (grad,) = torch.autograd.grad(penalty(), [net.alphas_normal[0]])
+    assert (grad[:, 0] > 0).all() and (grad[:, 1] < 0).all()  # descending: less conv, more skip
+
+
+def test_search_stops_at_the_deadline():
+    torch.manual_seed(0)
+    net = SuperNetwork((1, 8, 8), 3, [[("conv", 3, "relu"), ("skip", 0, "-")]], cells=1, channels=4)
+    x, y = torch.randn(64, 1, 8, 8), torch.arange(64) % 3
+    info = search(net, x, y, DartsSettings(epochs=50, batch_size=8), deadline=time.time() - 1)
+    assert info["search_epochs"] == 1 and info["search_steps"] == 1
+
+
+def test_oneshot_table_is_validated(tmp_path):
+    from hyperion_bench.errors import UserError
+
+    for body, key in (("[oneshot]\norder = 3\n", "oneshot.order"), ("[oneshot]\nepoch = 3\n", "oneshot.epoch"),
+                      ("[hyperion]\nn_m = 0\n", "hyperion.n_m"), ("[oneshot]\nfast = 1\n", "oneshot.fast")):
+        with pytest.raises(UserError, match=key.replace(".", r"\.")):
+            load_suite(write_suite(tmp_path, CELL_SUITE + body))

@@ -46,40 +46,110 @@ def _title(what: str, suite: str, g: pd.DataFrame) -> str:
     return f"{what} - {suite} (budget {budgets} per method and seed)"
 
 
-def _hypervolume_curves(g: pd.DataFrame, objectives: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+def trial_numbers(h: pd.DataFrame) -> np.ndarray:
+    """1, 2, ... in order of completion: the 'trials' axis (failed trials count, as they cost budget)."""
+    return np.argsort(np.argsort(h["end_s"].to_numpy(), kind="stable"), kind="stable") + 1.0
+
+
+def _hypervolume_curves(g: pd.DataFrame, objectives: dict, axis: str = "time"
+                        ) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     curves: dict[str, list] = {}
     for (method, _seed), h in g.groupby(["method", "seed"]):
-        ok = h[h["status"] == "completed"]
-        if ok.empty:
+        x = h["end_s"].to_numpy() if axis == "time" else trial_numbers(h)
+        ok = (h["status"] == "completed").to_numpy()
+        if not ok.any():
             continue
-        t, hv = running_hypervolume(ok["end_s"].to_numpy(), objective_vectors(ok, objectives),
-                                    objectives["reference_point"])
+        t, hv = running_hypervolume(x[ok], objective_vectors(h[ok], objectives), objectives["reference_point"])
         curves.setdefault(method, []).append((t, hv))
     return curves
 
 
-def plot_hypervolume_over_time(trials: pd.DataFrame, folder: Path) -> list[Path]:
+def plot_hypervolume(trials: pd.DataFrame, folder: Path, axis: str = "time") -> list[Path]:
+    """Hypervolume over wall-clock time (``axis='time'``) or over trials (``'trials'``), mean +- SEM."""
     out = []
     for suite, g in trials.groupby("suite"):
         objectives = json.loads(g["objectives"].iloc[0])
         if not objectives.get("pareto"):
             continue
-        curves = _hypervolume_curves(g, objectives)
+        curves = _hypervolume_curves(g, objectives, axis)
         if not curves:
             continue
-        grid = np.linspace(0, float(g["end_s"].max()), 200)
+        if axis == "time":
+            grid = np.linspace(0, float(g["end_s"].max()), 200)
+        else:
+            grid = np.arange(1, int(g.groupby(["method", "seed"]).size().max()) + 1, dtype=float)
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
         palette = sns.color_palette("colorblind", len(curves))
         for color, (method, cs) in zip(palette, sorted(curves.items()), strict=True):
             agg = aggregate_curves(cs, grid, before=0.0)
-            ax.plot(agg["x"], agg["mean"], label=f"{method} (n={len(cs)})", color=color)
-            ax.fill_between(agg["x"], agg["mean"] - agg["sem"], agg["mean"] + agg["sem"], color=color, alpha=0.2)
-        ax.set_xlabel("wall-clock time since the run started (s)")
+            if axis == "time":
+                ax.plot(agg["x"], agg["mean"], label=f"{method} (n={len(cs)})", color=color)
+            else:
+                ax.step(agg["x"], agg["mean"], where="post", label=f"{method} (n={len(cs)})", color=color)
+            ax.fill_between(agg["x"], agg["mean"] - agg["sem"], agg["mean"] + agg["sem"], color=color, alpha=0.2,
+                            step=None if axis == "time" else "post")
+        ax.set_xlabel("wall-clock time since the run started (s)" if axis == "time"
+                      else "trials finished (count, failed ones included)")
         ax.set_ylabel(f"hypervolume (ref. {objectives['reference_point']})")
         ax.set_title(_title("Hypervolume, mean +- SEM", suite, g), fontsize=9)
         ax.legend(fontsize=8)
-        out += _save(fig, folder, f"{suite}_hypervolume_over_time")
+        out += _save(fig, folder, f"{suite}_hypervolume_over_{'time' if axis == 'time' else 'trials'}")
     return out
+
+
+def plot_hypervolume_over_time(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    return plot_hypervolume(trials, folder, "time")
+
+
+def plot_hyperion_decisions(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    """Hyperion paper Figure 7: how many fusion parameters the splitter hands to the inner loop, and which
+    choices are offered, over trials. Top: parameters inside per trial (one line per seed). Below, one
+    panel per fusion parameter: a filled marker for each choice in the sampled sub-search-space (inner),
+    a hollow one for each value the outer loop set on some node (outer)."""
+    out = []
+    hyp = trials[trials["method"] == "hyperion"]
+    for suite, g in hyp.groupby("suite"):
+        bases = [c[len("config_split@"):] for c in g.columns if c.startswith("config_split@")]
+        if not bases:
+            continue
+        fig, axes = plt.subplots(1 + len(bases), 1, figsize=(6.4, 1.9 * (1 + len(bases))), sharex=True,
+                                 squeeze=False)
+        axes = axes[:, 0]
+        seeds = sorted(g["seed"].unique())
+        palette = dict(zip(seeds, sns.color_palette("colorblind", len(seeds)), strict=True))
+        for seed, h in g.groupby("seed"):
+            h = h.assign(trial=trial_numbers(h)).sort_values("trial")
+            n_inner = sum((h[f"config_split@{b}"] == "inner").astype(int) for b in bases)
+            axes[0].step(h["trial"], n_inner, where="mid", color=palette[seed], label=f"seed {seed}")
+            for ax, base in zip(axes[1:], bases, strict=True):
+                inner_x, inner_y, outer_x, outer_y = [], [], [], []
+                node_cols = [c for c in h.columns if c.startswith(f"config_{base}@")]
+                for _, row in h.iterrows():
+                    if row[f"config_split@{base}"] == "inner" and isinstance(row.get(f"config_inner@{base}"), str):
+                        for v in row[f"config_inner@{base}"].split("|"):
+                            inner_x.append(row["trial"])
+                            inner_y.append(str(v))
+                    else:
+                        for v in {str(_plain(row[c])) for c in node_cols if pd.notna(row[c])}:
+                            outer_x.append(row["trial"])
+                            outer_y.append(v)
+                offset = (seeds.index(seed) - (len(seeds) - 1) / 2) * 0.15
+                ax.scatter(np.array(inner_x) + offset, inner_y, s=14, color=palette[seed], marker="o")
+                ax.scatter(np.array(outer_x) + offset, outer_y, s=14, facecolors="none",
+                           edgecolors=palette[seed], marker="o")
+                ax.set_ylabel(f"{base}\n(filled: inner\nhollow: outer)", fontsize=7)
+        axes[0].set_ylabel("parameters\nhanded inside", fontsize=7)
+        axes[0].set_yticks(range(len(bases) + 1))
+        axes[0].legend(fontsize=7)
+        axes[-1].set_xlabel("trial (in order of completion)")
+        fig.suptitle(_title("Hyperion: split and sampled choices over trials", suite, g), fontsize=9)
+        out += _save(fig, folder, f"{suite}_hyperion_decisions")
+    return out
+
+
+def _plain(v: object) -> object:
+    """3.0 -> 3: kernels come back from CSV as floats when a column also holds missing values."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def plot_pareto_fronts(trials: pd.DataFrame, folder: Path) -> list[Path]:
@@ -149,5 +219,6 @@ def plot_peak_memory(trials: pd.DataFrame, folder: Path) -> list[Path]:
 def plot_all(trials: pd.DataFrame, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     sns.set_theme(context="paper", style="whitegrid")
-    return (plot_hypervolume_over_time(trials, folder) + plot_pareto_fronts(trials, folder)
-            + plot_weighted_sum_over_trials(trials, folder) + plot_peak_memory(trials, folder))
+    return (plot_hypervolume(trials, folder, "time") + plot_hypervolume(trials, folder, "trials")
+            + plot_pareto_fronts(trials, folder) + plot_weighted_sum_over_trials(trials, folder)
+            + plot_peak_memory(trials, folder) + plot_hyperion_decisions(trials, folder))

@@ -88,7 +88,36 @@ def test_report_cli_writes_all_formats_and_plots(results, capsys):
     folder = results / "report"
     for name in ("summary.md", "summary.csv", "summary.tex"):
         assert (folder / name).stat().st_size > 0
-    for stem in ("toy_hypervolume_over_time", "toy_pareto_fronts", "toy_weighted_sum_over_trials",
-                 "toy_peak_gpu_memory"):
+    for stem in ("toy_hypervolume_over_time", "toy_hypervolume_over_trials", "toy_pareto_fronts",
+                 "toy_weighted_sum_over_trials", "toy_peak_gpu_memory"):
         for ext in ("png", "pdf"):
             assert (folder / f"{stem}.{ext}").stat().st_size > 1000
+
+
+def test_hypervolume_over_trials_counts_failed_trials_as_spent_budget(results):
+    from hyperion_bench.metrics import hypervolume
+    from hyperion_bench.plots import _hypervolume_curves
+
+    trials = load_trials(results)
+    curves = _hypervolume_curves(trials[trials["method"] == "alpha"], OBJECTIVES, axis="trials")
+    (x0, hv0), (x1, hv1) = curves["alpha"]
+    assert list(x0) == [1.0, 2.0]  # seed 0's third trial failed: no point, but it was trial 3
+    ref = OBJECTIVES["reference_point"]
+    assert hv0[-1] == pytest.approx(hypervolume([[0.5, 2.0], [0.2, 3.0]], ref))
+    assert hv1[0] == pytest.approx(hypervolume([[0.4, 1.0]], ref))
+
+
+def test_hyperion_figure_7_is_drawn_from_trials_csv(tmp_path):
+    from hyperion_bench.plots import plot_hyperion_decisions
+
+    rows = []
+    for i, (split_k, inner_k) in enumerate([("inner", "3|5"), ("outer", None), ("inner", "7")]):
+        rows.append({"status": "completed", "end_s": 10.0 * (i + 1), "config_split@op": "outer",
+                     "config_split@kernel": split_k, "config_inner@kernel": inner_k,
+                     "config_kernel@0": None if inner_k else 3.0, "config_kernel@1": None if inner_k else 9.0,
+                     "config_op@0": "conv", "config_op@1": "skip", "method": "hyperion", "seed": 0,
+                     "suite": "toy", "budget": "60 s"})
+    paths = plot_hyperion_decisions(pd.DataFrame(rows), tmp_path)
+    assert sorted(p.name for p in paths) == ["toy_hyperion_decisions.pdf", "toy_hyperion_decisions.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    assert plot_hyperion_decisions(pd.DataFrame(rows).assign(method="tpe"), tmp_path) == []

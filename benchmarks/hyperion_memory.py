@@ -32,7 +32,6 @@ from hyperion_bench.methods import make_scheduler
 from hyperion_bench.methods.darts import full_inner_config
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step
 from hyperion_bench.oneshot import make_supernet, needs_search, node_candidates
-from hyperion_bench.report import render
 from hyperion_bench.suites import DEFAULTS, load_suite
 
 MNIST_SHAPE = (1, 28, 28)
@@ -90,6 +89,15 @@ def measure(suite, config: dict, device: torch.device, batch: int, steps: int, o
     return row
 
 
+def markdown(table: pd.DataFrame) -> str:
+    def cell(v: object) -> str:
+        return f"{v:.1f}" if isinstance(v, float) else str(v)
+
+    rows = [" | ".join(map(str, table.columns)), "|".join("---" for _ in table.columns)]
+    rows += [" | ".join(cell(v) for v in row) for row in table.itertuples(index=False)]
+    return "\n".join(f"| {r} |" if not r.startswith("-") else f"|{r}|" for r in rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -101,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--order", type=int, default=1, choices=[1, 2])
     ap.add_argument("--fast", action="store_true", help="the grouped supernet (nn/supernet_fast.py)")
     ap.add_argument("--cells", type=int, help="override the suite's cells (a quick CPU run)")
+    ap.add_argument("--channels", type=int, help="override the suite's channels (a quick CPU run)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="also write the table (markdown) and a JSON record here")
     args = ap.parse_args(argv)
@@ -109,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     suite = load_suite(args.suite)
     if args.cells:
         suite.fixed["cells"] = args.cells
+    if args.channels:
+        suite.fixed["channels"] = args.channels
 
     full = full_inner_config(suite.space, DEFAULTS)
     rows = [{"supernet": "DARTS (full)", "split": "all inner",
@@ -127,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"# Hyperion vs DARTS supernet memory ({suite.name}, batch {args.batch}, order {args.order}, "
              f"{'fast' if args.fast else 'reference'} supernet)", "",
              f"command: `{command}`  ", f"device: {hw}, torch {torch.__version__}  ", f"date: {when}", "",
-             render(table, "md"), "",
+             markdown(table), "",
              f"median Hyperion {col} / full DARTS: **{ratio:.3f}** over {len(hyp)} supernets"
              + ("" if device.type == "cuda" else " (CPU: no peak-memory counter; parameter ratio shown)")]
     text = "\n".join(lines)

@@ -135,3 +135,20 @@ def test_oneshot_table_is_validated(tmp_path):
                       ("[hyperion]\nn_m = 0\n", "hyperion.n_m"), ("[oneshot]\nfast = 1\n", "oneshot.fast")):
         with pytest.raises(UserError, match=key.replace(".", r"\.")):
             load_suite(write_suite(tmp_path, CELL_SUITE + body))
+
+
+def test_memory_benchmark_runs_on_the_cpu(tmp_path, capsys):
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("hyperion_memory", REPO / "benchmarks" / "hyperion_memory.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "mem.md"
+    assert bench.main(["--device", "cpu", "--proposals", "6", "--steps", "1", "--cells", "1", "--channels", "4",
+                       "--batch", "2", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "DARTS (full)" in text and "25 25 25 25" in text  # Table 3: 25 candidates per edge
+    assert "hyperion #0" in text and "no peak-memory counter" in text
+    assert (tmp_path / "mem.json").exists()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -91,7 +92,7 @@ def measure(suite, config: dict, device: torch.device, batch: int, steps: int, o
 
 def markdown(table: pd.DataFrame) -> str:
     def cell(v: object) -> str:
-        return f"{v:.1f}" if isinstance(v, float) else str(v)
+        return f"{v:.1f}" if isinstance(v, float) else str(v).replace("|", "\\|")  # '|' inside a cell
 
     rows = [" | ".join(map(str, table.columns)), "|".join("---" for _ in table.columns)]
     rows += [" | ".join(cell(v) for v in row) for row in table.itertuples(index=False)]
@@ -133,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     col = "peak_mem_mb" if device.type == "cuda" else "supernet_params"
     ratio = float(hyp[col].median() / table.iloc[0][col]) if len(hyp) else float("nan")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    hw = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'CPU'} CPU"
+    hw = (torch.cuda.get_device_name(device) if device.type == "cuda"
+          else f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads")
     command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
     lines = [f"# Hyperion vs DARTS supernet memory ({suite.name}, batch {args.batch}, order {args.order}, "
              f"{'fast' if args.fast else 'reference'} supernet)", "",

@@ -123,6 +123,11 @@ def _weight_index(plans: list[_SourcePlan], candidates: Sequence[Sequence[Candid
     return torch.tensor(rows, dtype=torch.long).reshape(-1, width)
 
 
+def _cat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """torch.cat without the copy of a single tensor (a candidate on one edge only)."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
+
+
 def _conv_parts(m: nn.Module) -> tuple[tuple[int, ...] | None, nn.Module]:
     """``ops.conv`` returns a conv, or (SamePad, conv) for asymmetric padding."""
     if isinstance(m, nn.Sequential):
@@ -165,7 +170,7 @@ class FastSuperNetwork(SuperNetwork):
     # -- one cell -------------------------------------------------------------------------------
     def _cell(self, cell: SearchCell, s0: torch.Tensor, s1: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         states = [cell.pre0(s0), cell.pre1(s1)]
-        mixed: list[torch.Tensor | None] = []
+        mixed: list[tuple[torch.Tensor | None, dict[int, torch.Tensor]]] = []
         plans = self._plans[cell.reduction]
         for j in range(cell.nodes):
             while len(mixed) < j + 2:  # sources 0 .. j+1 are ready
@@ -173,10 +178,11 @@ class FastSuperNetwork(SuperNetwork):
                 mixed.append(self._source(cell, p, states[p.source], table[p.row:p.row + len(p.groups)]))
             node = None
             for i in range(j + 2):
-                if mixed[i] is None:
-                    continue
-                part = mixed[i][:, plans[i].nodes.index(j)]
-                node = part if node is None else node + part
+                e = plans[i].nodes.index(j)
+                total, extra = mixed[i]
+                for part in (None if total is None else total[:, e], extra.get(e)):
+                    if part is not None:
+                        node = part if node is None else node + part
             if node is None:  # every candidate of node j is 'none'
                 node = self._zeros_like_node(states, cell.reduction)
             states.append(node)
@@ -188,10 +194,15 @@ class FastSuperNetwork(SuperNetwork):
             x = x[(..., *([slice(None, None, 2)] * self.dim))]
         return x.mul(0.0)
 
-    def _source(self, cell: SearchCell, p: _SourcePlan, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor | None:
-        """All edges leaving one state, weighted: (B, E, C, ...) with E = len(p.nodes)."""
+    def _source(self, cell: SearchCell, p: _SourcePlan, x: torch.Tensor, w: torch.Tensor
+                ) -> tuple[torch.Tensor | None, dict[int, torch.Tensor]]:
+        """All edges leaving one state, weighted: a (B, E, C, ...) tensor with E = len(p.nodes) for the
+        candidates every target offers (or that need no weights), and per target the weighted sum of
+        the candidates only some targets offer (kept apart: scattering them into the big tensor would
+        copy it once per candidate)."""
         acts: dict[str, torch.Tensor] = {}
         total = None
+        extra: dict[int, torch.Tensor] = {}
         expand = (1, -1) + (1,) * (x.dim() - 1)  # w row -> broadcast over (B, E, C, ...)
         for g, grp in zip(w, p.groups, strict=True):
             ops = [cell.edges[e].ops[k] for e, k in grp.edges]
@@ -200,14 +211,13 @@ class FastSuperNetwork(SuperNetwork):
                 g = g[: len(p.nodes)].view(expand)
             else:
                 y = self._parametric(grp, ops, x, acts)
-                g = g[: y.shape[1]].view(expand)
                 if len(grp.targets) != len(p.nodes):  # a candidate only some target nodes offer
-                    pos = torch.tensor(grp.targets, device=y.device)
-                    size = (y.shape[0], len(p.nodes), *y.shape[2:])
-                    total = (y.new_zeros(size) if total is None else total).index_add(1, pos, y * g)
+                    for m, e in enumerate(grp.targets):
+                        extra[e] = y[:, m] * g[m] if e not in extra else torch.addcmul(extra[e], y[:, m], g[m])
                     continue
+                g = g[: y.shape[1]].view(expand)
             total = y * g if total is None else torch.addcmul(total, y, g)
-        return total
+        return total, extra
 
     @staticmethod
     def _bn(y: torch.Tensor, ref: nn.Module) -> torch.Tensor:
@@ -235,7 +245,7 @@ class FastSuperNetwork(SuperNetwork):
         xa = self._act(acts, act, ops[0][0], x)
         if op == "conv":  # act -> conv -> BN
             pad, c0 = _conv_parts(ops[0][1])
-            weight = torch.cat([_conv_parts(m[1])[1].weight for m in ops])
+            weight = _cat([_conv_parts(m[1])[1].weight for m in ops])
             y = self._conv(xa, pad, c0, weight, groups=1)
             return self._bn(y, ops[0][2]).unflatten(1, (e, -1))
         # dil_conv: act -> dw -> pw -> BN; sep_conv: the same, then act -> dw -> pw -> BN
@@ -268,16 +278,16 @@ class FastSuperNetwork(SuperNetwork):
             y = self._conv(x, pad, c0, w, groups=c)
             y = y.unflatten(1, (c, e)).transpose(1, 2).flatten(1, 2)
         else:
-            y = self._conv(x, pad, c0, torch.cat(weights), groups=c * e if not multiplier else c)
-        pw = torch.cat([_conv_parts(m)[1].weight for m in pws])
+            y = self._conv(x, pad, c0, _cat(weights), groups=c * e if not multiplier else c)
+        pw = _cat([_conv_parts(m)[1].weight for m in pws])
         return _CONV_FN[self.dim](y, pw, None, 1, 0, 1, e)
 
     def _factorized_reduce(self, ops: list[FactorizedReduce], xa: torch.Tensor) -> torch.Tensor:
         e = len(ops)
         fn = _CONV_FN[self.dim]
         shifted = F.pad(xa, (0, 1) * self.dim)[(..., *([slice(1, None)] * self.dim))]
-        y1 = fn(xa, torch.cat([m.conv_1.weight for m in ops]), None, 2)
-        y2 = fn(shifted, torch.cat([m.conv_2.weight for m in ops]), None, 2)
+        y1 = fn(xa, _cat([m.conv_1.weight for m in ops]), None, 2)
+        y2 = fn(shifted, _cat([m.conv_2.weight for m in ops]), None, 2)
         y = torch.stack([y1.unflatten(1, (e, -1)), y2.unflatten(1, (e, -1))], 2)  # (B, E, 2, C/2, ...)
         return self._bn(y.flatten(1, 3), ops[0].bn).unflatten(1, (e, -1))
 

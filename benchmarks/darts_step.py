@@ -107,11 +107,15 @@ class PeakMemory:
     def __init__(self, device: torch.device):
         self.device = device
         self.base_kb = 0
-        if device.type == "cpu":
-            try:  # pin glibc's mmap threshold: large freed blocks return to the OS, RSS follows live memory
-                ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 16)  # M_MMAP_THRESHOLD
-            except OSError:
-                pass
+
+    @staticmethod
+    def pin_malloc() -> None:
+        """Call before any large allocation: glibc then serves large blocks by mmap and unmaps them on
+        free, so the RSS follows live memory instead of keeping freed heap (M_MMAP_THRESHOLD = 64 KiB)."""
+        try:
+            ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 16)
+        except (OSError, AttributeError):
+            pass
 
     @staticmethod
     def _status(key: str) -> int:
@@ -128,6 +132,10 @@ class PeakMemory:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(self.device)
             return
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
         try:
             with open("/proc/self/clear_refs", "w") as f:
                 f.write("5")  # reset VmHWM to the current RSS
@@ -279,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError(f"--warmup must be at least 0, got {args.warmup}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if device.type == "cpu":
+        PeakMemory.pin_malloc()
     quick = args.quick
     batch = args.batch or (2 if quick else 64)
     steps = args.steps or (1 if quick else 10)

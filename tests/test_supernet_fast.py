@@ -125,3 +125,15 @@ def test_search_steps_follow_the_reference():
         losses = [search_step(net, w, a, s, xt, yt, xv, yv) for net, (w, a) in zip((ref, fast), opts, strict=True)]
         assert rel(losses[1], losses[0]) < 1e-4
     assert_close_all(list(fast.parameters()), list(ref.parameters()))
+
+
+def test_running_statistics_of_candidate_batchnorms_are_not_kept():
+    """Documented difference: the fast path normalises with batch statistics like the reference, but
+    only the stem's and the preprocessing's BatchNorms update their running statistics."""
+    _, fast, xt, *_ = pair("mixed-2d")
+    before = {n: b.clone() for n, b in fast.named_buffers() if n.endswith("running_mean")}
+    fast.train()
+    fast(xt)
+    changed = {n for n, b in fast.named_buffers() if n in before and not torch.equal(b, before[n])}
+    assert "stem.1.running_mean" in changed and "cells.0.pre1.2.running_mean" in changed
+    assert not any(".edges." in n for n in changed)

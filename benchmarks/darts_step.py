@@ -260,6 +260,15 @@ def time_steps(row: Row, scale: Scale, device: torch.device, fast: bool, batch: 
 
 
 # -- the run ------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        return f"{names[0]} ({len(names)} logical CPUs)"
+    except (OSError, IndexError):
+        return f"{platform.machine()} CPU"
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -303,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             f"choose from {', '.join(dict.fromkeys(r.space for r in selected))}")
         selected = [r for r in selected if r.space in wanted]
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
-        f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} torch threads")
+        f"{cpu_model()}, {torch.get_num_threads()} torch threads")
     mem_label = "peak MiB (cuda max allocated)" if device.type == "cuda" else "peak MiB (CPU: RSS rise)"
     header = ["space", "input", "order", "path", "ms/step", "images/s", mem_label, "speed-up", "check"]
     table, records = [], []

@@ -1,0 +1,363 @@
+"""Benchmark: one DARTS search step, reference supernet vs fast path, measured in one run.
+
+    python benchmarks/darts_step.py --device cuda --out results/darts_step/h100.md
+    python benchmarks/darts_step.py --device cpu --batch 8 --steps 2 --warmup 1 --threads 1
+    python benchmarks/darts_step.py --quick            # seconds, a smoke run on the CPU
+
+Rows: the classic DARTS space (8 primitives, 4 nodes, 8 cells, C=16, stem 3C, reductions at 1/3
+and 2/3) on 3x32x32 and 1x28x28 inputs, first and second order; then the Hyperion paper's Table 3
+space (avg/max pool, skip, dil_conv, sep_conv x kernels 3,5,7,9 x relu,tanh; first order, 1x28x28) as a
+full supernet and as a reduced one (kernel fixed per node, 2 of the 5 ops). A step is
+``darts.search_step`` (alpha update on a validation batch, then weight update on a training batch),
+so images/s counts the ``batch`` training images of a step. Before timing a (space, input, order),
+the fast path's loss and gradients (weights and alphas; for second order the hypergradient
+``unrolled_alpha_grads``) are compared with the reference's in fp32 with TF32 off: the "check"
+column gives the largest norm-wise relative error over all tensors, PASS below 1e-4. Where fp32
+rounding alone exceeds that (see ``check``: small gradients of tiny networks, DARTS' finite-difference
+Hessian-vector product), the row is compared again in fp64 and the column shows the fp32 error, the
+reference's own fp32-vs-fp64 error and the fp64 error.
+
+Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` over warm-up and timed steps (weights,
+optimiser state and data included). On the CPU there is no allocator counter: the column is the rise
+of the process's peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs``, glibc's
+mmap threshold pinned so freed blocks go back to the OS) over the RSS before the first step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime as dt
+import gc
+import itertools
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from hyperion_bench.errors import UserError  # noqa: E402
+from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step, unrolled_alpha_grads  # noqa: E402
+from hyperion_bench.nn.supernet import Candidate, dedupe  # noqa: E402
+from hyperion_bench.nn.supernet_fast import make_supernet  # noqa: E402
+
+DARTS_PRIMITIVES: list[Candidate] = [
+    ("none", 0, "-"), ("max_pool", 3, "-"), ("avg_pool", 3, "-"), ("skip", 0, "-"),
+    ("sep_conv", 3, "relu"), ("sep_conv", 5, "relu"), ("dil_conv", 3, "relu"), ("dil_conv", 5, "relu"),
+]
+# Hyperion paper, Table 3. Its text (appendix G) and REFERENCES.md say kernels {3,5,7}; the table prints
+# [3, 5, 7, 9]. We follow the table.
+TABLE3_OPS = ["avg_pool", "max_pool", "skip", "dil_conv", "sep_conv"]
+TABLE3_KERNELS = [3, 5, 7, 9]
+TABLE3_ACTS = ["relu", "tanh"]
+REDUCED_OPS = ["sep_conv", "dil_conv"]  # the two parametric ops: the largest 2-of-5 reduced supernet
+TOLERANCE = 1e-4
+
+
+def table3_full(nodes: int) -> list[list[Candidate]]:
+    """Every (op, kernel, activation) of Table 3, identical functions merged: 8 pools + skip + 16 convs = 25."""
+    cands = dedupe(list(itertools.product(TABLE3_OPS, TABLE3_KERNELS, TABLE3_ACTS)))
+    return [cands] * nodes
+
+
+def table3_reduced(nodes: int) -> list[list[Candidate]]:
+    """What Hyperion hands DARTS: the kernel fixed per node (3, 5, 7, 9, ...) and 2 of the 5 ops."""
+    return [list(itertools.product(REDUCED_OPS, [TABLE3_KERNELS[j % len(TABLE3_KERNELS)]], TABLE3_ACTS))
+            for j in range(nodes)]
+
+
+@dataclass(frozen=True)
+class Row:
+    space: str
+    candidates: list[list[Candidate]]
+    shape: tuple[int, ...]
+    order: int
+
+
+@dataclass(frozen=True)
+class Scale:
+    cells: int = 8
+    channels: int = 16
+    nodes: int = 4
+    stem_multiplier: int = 3
+
+
+def rows(scale: Scale, quick: bool) -> list[Row]:
+    shapes = [(3, 8, 8), (1, 7, 7)] if quick else [(3, 32, 32), (1, 28, 28)]
+    out = [Row("darts-8", [DARTS_PRIMITIVES] * scale.nodes, shape, order)
+           for shape in shapes for order in (1, 2)]
+    out.append(Row("table3-full", table3_full(scale.nodes), shapes[1], 1))
+    out.append(Row("table3-reduced", table3_reduced(scale.nodes), shapes[1], 1))
+    return out
+
+
+# -- memory -------------------------------------------------------------------------------------
+class PeakMemory:
+    """Peak memory of a block of work, in MiB (see the module docstring for what it means per device)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.base_kb = 0
+
+    @staticmethod
+    def pin_malloc() -> None:
+        """Call before any large allocation: glibc then serves large blocks by mmap and unmaps them on
+        free, so the RSS follows live memory instead of keeping freed heap (M_MMAP_THRESHOLD = 64 KiB)."""
+        try:
+            ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 16)
+        except (OSError, AttributeError):
+            pass
+
+    @staticmethod
+    def _status(key: str) -> int:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+        raise KeyError(key)
+
+    def start(self) -> None:
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")  # reset VmHWM to the current RSS
+            self.base_kb = self._status("VmRSS")
+        except OSError:
+            self.base_kb = -1
+
+    def peak_mib(self) -> float | None:
+        if self.device.type == "cuda":
+            return torch.cuda.max_memory_allocated(self.device) / 2**20
+        if self.base_kb < 0:
+            return None
+        return max(self._status("VmHWM") - self.base_kb, 0) / 1024
+
+
+# -- correctness --------------------------------------------------------------------------------
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.detach() - b.detach()).norm() / b.detach().norm().clamp_min(1e-12))
+
+
+def build_pair(row: Row, scale: Scale, device: torch.device, seed: int):
+    torch.manual_seed(seed)
+    ref = make_supernet(row.shape, 10, row.candidates, scale.cells, scale.channels, scale.stem_multiplier,
+                        fast=False).to(device)
+    fast = make_supernet(row.shape, 10, row.candidates, scale.cells, scale.channels, scale.stem_multiplier,
+                         fast=True).to(device)
+    fast.load_state_dict(ref.state_dict())
+    return ref, fast
+
+
+def gradients(net: torch.nn.Module, order: int, xt: torch.Tensor, yt: torch.Tensor, xv: torch.Tensor,
+              yv: torch.Tensor) -> list[torch.Tensor]:
+    """Loss, gradients w.r.t. every parameter (weights and alphas) and, for order 2, the hypergradient."""
+    net.train()
+    loss = F.cross_entropy(net(xt), yt)
+    out = [loss, *torch.autograd.grad(loss, list(net.parameters()))]
+    if order == 2:
+        w_opt = make_optimizers(net, DartsSettings(order=2), 10)[0]
+        out += unrolled_alpha_grads(net, w_opt, w_opt.param_groups[0]["lr"], xt, yt, xv, yv)
+    return out
+
+
+def compare(row: Row, scale: Scale, device: torch.device, batch: int, dtype: torch.dtype
+            ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    ref, fast = build_pair(row, scale, device, seed=1)
+    ref, fast = ref.to(dtype), fast.to(dtype)
+    g = torch.Generator().manual_seed(4)
+    with torch.no_grad():  # alphas away from uniform, so every candidate matters
+        for a, b in zip(ref.arch_parameters(), fast.arch_parameters(), strict=True):
+            a.copy_(torch.randn(a.shape, generator=g))
+            b.copy_(a)
+    xt, yt, xv, yv = data(row, batch, device, seed=2)
+    xt, xv = xt.to(dtype), xv.to(dtype)
+    return gradients(ref, row.order, xt, yt, xv, yv), gradients(fast, row.order, xt, yt, xv, yv)
+
+
+def max_rel_err(got: list[torch.Tensor], want: list[torch.Tensor]) -> float:
+    return max(rel_err(g.double(), w.double()) for g, w in zip(got, want, strict=True))
+
+
+def check(row: Row, scale: Scale, device: torch.device, batch: int) -> tuple[bool, float, str]:
+    """Is the fast path the reference's function? fp32 with TF32 off, PASS below 1e-4.
+
+    A tensor whose gradient is small next to its terms (a conv weight deep in a tiny network; DARTS'
+    second-order hypergradient, whose central difference (g+ - g-) / (2 eps) with eps = 0.01 / ||dw||
+    amplifies rounding) can differ by more in fp32 only because the batched convs sum in another order.
+    Then both paths run again in fp64: PASS means the fp64 error is below 1e-4 and the fp32 error is at
+    most 10x the reference's own fp32 error against fp64 (both are shown)."""
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        ref32, fast32 = compare(row, scale, device, batch, torch.float32)
+        err32 = max_rel_err(fast32, ref32)
+        if err32 < TOLERANCE:
+            return True, err32, f"fp32 {err32:.1e}"
+        ref64, fast64 = compare(row, scale, device, batch, torch.float64)
+        err64 = max_rel_err(fast64, ref64)
+        floor = max_rel_err(ref32, ref64)
+        ok = err64 < TOLERANCE and err32 <= 10 * floor
+        return ok, err32, f"fp32 {err32:.1e}, reference fp32 vs fp64 {floor:.1e}; fp64 {err64:.1e}"
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+
+
+# -- timing -------------------------------------------------------------------------------------
+def data(row: Row, batch: int, device: torch.device, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2 * batch, *row.shape, generator=g).to(device)
+    y = (torch.arange(2 * batch) % 10).to(device)
+    return x[:batch], y[:batch], x[batch:], y[batch:]
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(row: Row, scale: Scale, device: torch.device, fast: bool, batch: int, warmup: int,
+               steps: int) -> tuple[float, float | None]:
+    """Mean seconds per search step (warm-up excluded) and peak memory in MiB."""
+    ref_net, fast_net = build_pair(row, scale, device, seed=0)
+    net = fast_net if fast else ref_net
+    del ref_net, fast_net
+    net.train()
+    s = DartsSettings(order=row.order)
+    w_opt, a_opt, _ = make_optimizers(net, s, 1000)
+    xt, yt, xv, yv = data(row, batch, device, seed=3)
+    memory = PeakMemory(device)
+    memory.start()
+    for _ in range(warmup):
+        search_step(net, w_opt, a_opt, s, xt, yt, xv, yv)
+    sync(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        search_step(net, w_opt, a_opt, s, xt, yt, xv, yv)
+    sync(device)
+    seconds = (time.perf_counter() - started) / steps
+    peak = memory.peak_mib()
+    del net, w_opt, a_opt
+    return seconds, peak
+
+
+# -- the run ------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        return f"{names[0]} ({len(names)} logical CPUs)"
+    except (OSError, IndexError):
+        return f"{platform.machine()} CPU"
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--batch", type=int, default=None, help="images per batch (default 64; 2 with --quick)")
+    p.add_argument("--steps", type=int, default=None, help="timed steps per row (default 10; 1 with --quick)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed steps per row (default 3; 0 with --quick)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--quick", action="store_true", help="tiny network and inputs: a smoke run of seconds")
+    p.add_argument("--only", default=None, help="comma-separated spaces to run (darts-8, table3-full, table3-reduced)")
+    p.add_argument("--out", type=Path, default=None, help="write the table as markdown here, and a .json beside it")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; 0 when every check passed, 1 otherwise. Bad options raise ``UserError``."""
+    args = parse(argv)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if args.device == "auto" else args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: torch sees no GPU here; use --device cpu or auto")
+    for name in ("batch", "steps", "threads"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.warmup is not None and args.warmup < 0:
+        raise UserError(f"--warmup must be at least 0, got {args.warmup}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if device.type == "cpu":
+        PeakMemory.pin_malloc()
+    quick = args.quick
+    batch = args.batch or (2 if quick else 64)
+    steps = args.steps or (1 if quick else 10)
+    warmup = args.warmup if args.warmup is not None else (0 if quick else 3)
+    scale = Scale(cells=3, channels=2, nodes=2) if quick else Scale()
+    selected = rows(scale, quick)
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {r.space for r in selected}
+        if unknown:
+            raise UserError(f"--only: unknown space(s) {', '.join(sorted(unknown))}; "
+                            f"choose from {', '.join(dict.fromkeys(r.space for r in selected))}")
+        selected = [r for r in selected if r.space in wanted]
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
+        f"{cpu_model()}, {torch.get_num_threads()} torch threads")
+    mem_label = "peak MiB (cuda max allocated)" if device.type == "cuda" else "peak MiB (CPU: RSS rise)"
+    header = ["space", "input", "order", "path", "ms/step", "images/s", mem_label, "speed-up", "check"]
+    table, records = [], []
+    for row in selected:
+        ok, err, detail = check(row, scale, device, batch)
+        verdict = f"{'PASS' if ok else 'FAIL'} ({detail})"
+        timings = {}
+        for fast in (False, True):
+            seconds, peak = time_steps(row, scale, device, fast, batch, warmup, steps)
+            timings[fast] = seconds
+            path = "fast" if fast else "reference"
+            speedup = f"{timings[False] / seconds:.2f}x" if fast else "1.00x"
+            table.append([row.space, "x".join(map(str, row.shape)), str(row.order), path, f"{seconds * 1e3:.1f}",
+                          f"{batch / seconds:.1f}", "n/a" if peak is None else f"{peak:.0f}", speedup,
+                          verdict if fast else "-"])
+            records.append({"space": row.space, "input": list(row.shape), "order": row.order, "path": path,
+                            "ms_per_step": seconds * 1e3, "images_per_s": batch / seconds, "peak_mib": peak,
+                            "max_rel_err_fp32": err, "check": ok, "check_detail": detail})
+            print(" | ".join(table[-1]), flush=True)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in table]
+    meta = {
+        "command": "python benchmarks/darts_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "device": device_name,
+        "torch": torch.__version__,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "batch": batch, "steps": steps, "warmup": warmup, "network": scale.__dict__,
+        "cpu_threads": torch.get_num_threads(),
+    }
+    text = "\n".join(lines)
+    print()
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        note = (f"Command: `{meta['command']}`  \nDevice: {device_name}; torch {meta['torch']}; {meta['date']}  \n"
+                f"Batch {batch}, {warmup} warm-up + {steps} timed steps per row; network {scale.__dict__}.  \n"
+                f"Memory column: {mem_label} (see the docstring of benchmarks/darts_step.py).\n\n")
+        args.out.write_text(note + text + "\n")
+        args.out.with_suffix(".json").write_text(json.dumps({**meta, "rows": records}, indent=1) + "\n")
+    return 0 if all(r["check"] for r in records) else 1
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None

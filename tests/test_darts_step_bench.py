@@ -1,0 +1,65 @@
+"""benchmarks/darts_step.py runs end to end on the CPU (--quick) and refuses bad options."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from hyperion_bench.errors import UserError
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "darts_step.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("darts_step_bench", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    threads = torch.get_num_threads()
+    yield load_script()
+    torch.set_num_threads(threads)
+
+
+def test_quick_run_checks_times_and_writes_markdown_and_json(bench, tmp_path, capsys):
+    out = tmp_path / "r" / "cpu.md"
+    assert bench.main(["--quick", "--device", "cpu", "--threads", "1", "--only", "darts-8,table3-reduced",
+                       "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "Command: `python benchmarks/darts_step.py --quick" in text
+    assert text.count("| fast |") == 5 and text.count("PASS") == 5
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert {"command", "device", "torch", "date"} <= set(meta)
+    assert {(r["order"], r["path"]) for r in meta["rows"]} == {(o, p) for o in (1, 2) for p in ("reference", "fast")}
+    assert all(r["ms_per_step"] > 0 for r in meta["rows"])
+
+
+def test_the_table3_spaces():
+    bench = load_script()
+    full = bench.table3_full(4)
+    assert len(full[0]) == 25  # 8 pools (activation ignored) + skip + 16 convs
+    reduced = bench.table3_reduced(4)
+    assert [sorted({c[1] for c in node}) for node in reduced] == [[3], [5], [7], [9]]
+    assert all({c[0] for c in node} == {"sep_conv", "dil_conv"} for node in reduced)
+
+
+def test_bad_options_are_user_errors(bench):
+    with pytest.raises(UserError, match="--only"):
+        bench.main(["--quick", "--device", "cpu", "--only", "nope"])
+    with pytest.raises(UserError, match="--steps"):
+        bench.main(["--quick", "--device", "cpu", "--steps", "0"])
+
+
+def test_script_exits_2_with_one_line_on_bad_input():
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--device", "cpu", "--batch", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --batch must be at least 1, got 0"

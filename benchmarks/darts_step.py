@@ -29,7 +29,6 @@ import argparse
 import ctypes
 import datetime as dt
 import gc
-import itertools
 import json
 import platform
 import sys
@@ -47,31 +46,23 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from hyperion_bench.errors import UserError  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step, unrolled_alpha_grads  # noqa: E402
-from hyperion_bench.nn.supernet import Candidate, dedupe  # noqa: E402
+from hyperion_bench.nn.presets import CLASSIC_DARTS, TABLE3  # noqa: E402
+from hyperion_bench.nn.supernet import Candidate  # noqa: E402
 from hyperion_bench.nn.supernet_fast import make_supernet  # noqa: E402
 
-DARTS_PRIMITIVES: list[Candidate] = [
-    ("none", 0, "-"), ("max_pool", 3, "-"), ("avg_pool", 3, "-"), ("skip", 0, "-"),
-    ("sep_conv", 3, "relu"), ("sep_conv", 5, "relu"), ("dil_conv", 3, "relu"), ("dil_conv", 5, "relu"),
-]
-# Hyperion paper, Table 3. Its text (appendix G) and REFERENCES.md say kernels {3,5,7}; the table prints
-# [3, 5, 7, 9]. We follow the table.
-TABLE3_OPS = ["avg_pool", "max_pool", "skip", "dil_conv", "sep_conv"]
-TABLE3_KERNELS = [3, 5, 7, 9]
-TABLE3_ACTS = ["relu", "tanh"]
-REDUCED_OPS = ["sep_conv", "dil_conv"]  # the two parametric ops: the largest 2-of-5 reduced supernet
+DARTS_PRIMITIVES: list[Candidate] = list(CLASSIC_DARTS)
+REDUCED_OPS = ("sep_conv", "dil_conv")  # the two parametric ops: the largest 2-of-5 reduced supernet
 TOLERANCE = 1e-4
 
 
 def table3_full(nodes: int) -> list[list[Candidate]]:
     """Every (op, kernel, activation) of Table 3, identical functions merged: 8 pools + skip + 16 convs = 25."""
-    cands = dedupe(list(itertools.product(TABLE3_OPS, TABLE3_KERNELS, TABLE3_ACTS)))
-    return [cands] * nodes
+    return [TABLE3.candidates()] * nodes
 
 
 def table3_reduced(nodes: int) -> list[list[Candidate]]:
     """What Hyperion hands DARTS: the kernel fixed per node (3, 5, 7, 9, ...) and 2 of the 5 ops."""
-    return [list(itertools.product(REDUCED_OPS, [TABLE3_KERNELS[j % len(TABLE3_KERNELS)]], TABLE3_ACTS))
+    return [TABLE3.candidates(ops=REDUCED_OPS, kernels=(TABLE3.kernels[j % len(TABLE3.kernels)],))
             for j in range(nodes)]
 
 

@@ -101,7 +101,7 @@ ONESHOT: dict[str, tuple[type, Any]] = {
     "a_lr": (float, 3e-4),
     "a_weight_decay": (float, 1e-3),
     "search_fraction": (float, 0.5),  # at most this share of the remaining wall-clock budget
-    "fast": (bool, False),  # the grouped supernet (nn/supernet_fast.py) instead of the reference
+    "fast": (bool, True),  # the grouped supernet (nn/supernet_fast.py) instead of the reference
 }
 # Hyperion's outer loop (methods/hyperion.py).
 HYPERION: dict[str, tuple[type, Any]] = {

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE",
+                     help="override a meta-parameter of baselines/METHOD.toml (repeatable)")
 
     rep = sub.add_parser("report", help="summary table (and plots) of a results folder")
     rep.add_argument("dir")
@@ -63,6 +65,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from hyperion_bench.baselines import parse_cli_options
     from hyperion_bench.report import load_trials, render, summary_table
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment
     from hyperion_bench.suites import load_suite, parse_duration
@@ -89,6 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         download=args.download,
         command=main_command(),
+        method_options=parse_cli_options(args.method_option),
     )
     run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))

@@ -76,13 +76,14 @@ def parse_cli_options(items: list[str] | None) -> dict[str, dict[str, str]]:
     return out
 
 
-def _typed(value: Any, default: Any, where: str) -> Any:
-    """``value`` checked (or, when a CLI string, parsed) against the published value's type."""
-    if isinstance(value, str) and not isinstance(default, str):
+def _typed(value: Any, default: Any, where: str, parse: bool) -> Any:
+    """``value`` checked (and, with ``parse``, a command-line string read as TOML first) against the
+    published value's type."""
+    if parse and isinstance(value, str) and not isinstance(default, str):
         try:
             value = tomllib.loads(f"v = {value}")["v"]
         except tomllib.TOMLDecodeError:
-            raise UserError(f"{where}: cannot read {value!r} as a {type(default).__name__}") from None
+            raise UserError(f"{where}: cannot read {value!r} as {type(default).__name__}") from None
     if default is None:  # "not set" in the file: any scalar goes
         return value
     if isinstance(default, bool) or isinstance(value, bool):
@@ -93,19 +94,20 @@ def _typed(value: Any, default: Any, where: str) -> Any:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise UserError(f"{where}: expected a {type(default).__name__} like {default!r}, got {value!r}")
+        raise UserError(f"{where}: expected {type(default).__name__} (like {default!r}), got {value!r}")
     return value
 
 
-def check_overrides(method: str, overrides: dict[str, Any], where: str) -> dict[str, Any]:
-    """Typed overrides for ``method``; unknown keys raise a one-line UserError naming the known ones."""
+def check_overrides(method: str, overrides: dict[str, Any], where: str, parse: bool = False) -> dict[str, Any]:
+    """Typed overrides for ``method``; unknown keys raise a one-line UserError naming the known ones.
+    ``parse``: the values are command-line strings (``3``, ``0.5``, ``true``, ``"hyperband"``)."""
     base = load_baseline(method)
     out = {}
     for key, value in overrides.items():
         if key not in base.settings:
             known = ", ".join(sorted(base.settings)) or "none"
             raise UserError(f"{where}: {method} has no meta-parameter {key!r} (known: {known})")
-        out[key] = _typed(value, base.settings[key], f"{where}: {method}.{key}")
+        out[key] = _typed(value, base.settings[key], f"{where}: {method}.{key}", parse)
     return out
 
 
@@ -128,5 +130,5 @@ def resolve_settings(method: str, suite_table: dict[str, Any] | None = None,
     """Published settings, then the suite's ``[baselines.<method>]``, then the command line."""
     settings = dict(load_baseline(method).settings)
     settings.update(check_overrides(method, (suite_table or {}).get(method, {}), f"{suite_name}: baselines"))
-    settings.update(check_overrides(method, cli or {}, "--method-option"))
+    settings.update(check_overrides(method, cli or {}, "--method-option", parse=True))
     return settings

@@ -232,6 +232,7 @@ def test_unknown_method_is_a_user_error_naming_the_known_ones():
 def test_registry_entries():
     assert set(ALL) == {"random", "tpe", "anneal", "blendsearch"}
     assert {n for n, i in METHODS.items() if i.multi_objective} == {
-        "mo-random", "mo-bohb", "ms-ehvi", "sh-emoa", "mo-bananas", "bulk-and-cut", "moasha", "mo-rea", "motpe", "nsga2"}
+        "mo-random", "mo-bohb", "ms-ehvi", "sh-emoa", "mo-bananas", "bulk-and-cut",
+        "moasha", "mo-rea", "motpe", "nsga2"}
     for name, info in METHODS.items():
         assert info.name == name and info.description and "\n" not in info.description

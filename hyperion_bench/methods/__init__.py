@@ -100,11 +100,11 @@ MO_METHODS = (
     MethodInfo("moasha", "MOASHA, Schmucker et al. 2021 (Syne Tune, reference row)",
                _mo_reference("mo_reference", "MOASHAScheduler"), True),
     MethodInfo("mo-rea", "multi-objective regularized evolution (Syne Tune, reference row)",
-               _mo_reference("mo_reference", "MOREAScheduler"), True),
+               _mo_optimizer("mo_reference", "MORegularizedEvolution"), True),
     MethodInfo("motpe", "MOTPE, Ozaki et al. 2020 (Optuna TPESampler, reference row)",
-               _mo_reference("mo_optuna", "MOTPEScheduler"), True),
+               _mo_optimizer("mo_optuna", "MOTPE"), True),
     MethodInfo("nsga2", "NSGA-II, Deb et al. 2002 (Optuna NSGAIISampler, reference row)",
-               _mo_reference("mo_optuna", "NSGA2Scheduler"), True),
+               _mo_optimizer("mo_optuna", "NSGA2"), True),
 )
 
 METHODS: dict[str, MethodInfo] = {

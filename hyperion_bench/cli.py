@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     run.add_argument("--outer", default="tpe", choices=["random", "tpe", "anneal", "blendsearch"],
                      help="Hyperion's outer optimiser (default tpe)")
+    run.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE",
+                     help="override a meta-parameter of baselines/METHOD.toml (repeatable)")
 
     rep = sub.add_parser("report", help="summary table (and plots) of a results folder")
     rep.add_argument("dir")
@@ -65,6 +67,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from hyperion_bench.baselines import parse_cli_options
     from hyperion_bench.report import load_trials, render, summary_table
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment
     from hyperion_bench.suites import load_suite, parse_duration
@@ -92,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         download=args.download,
         command=main_command(),
         outer=args.outer,
+        method_options=parse_cli_options(args.method_option),
     )
     run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))

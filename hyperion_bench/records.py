@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 from syne_tune.backend.trial_status import Status, Trial
+from syne_tune.optimizer.scheduler import SchedulerDecision
 from syne_tune.tuner_callback import TunerCallback
 
 from hyperion_bench.trial import ERROR_TAG, split_config
@@ -69,6 +70,10 @@ class TrialRecorder(TunerCallback):
         self.last[trial.trial_id] = metrics
         with open(self.folder / EPOCHS_FILE, "a") as f:
             f.write(json.dumps({"trial_id": trial.trial_id, "time_s": time.time() - self.t0, **metrics}) + "\n")
+        if decision == SchedulerDecision.STOP and status != Status.completed:
+            # Syne Tune's trap: a trial the scheduler stops (MOASHA at a rung) never reaches
+            # on_trial_complete. Its evaluation at this many epochs is finished: record it as completed.
+            self.record(trial.trial_id, "completed", {**metrics, "scheduler_stopped": True})
 
     def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
         self.record(trial.trial_id, "completed", _clean_metrics(result))
@@ -87,7 +92,8 @@ class TrialRecorder(TunerCallback):
     # ---- rows
     def record(self, trial_id: int, status: str, metrics: dict[str, Any], error: str = "") -> None:
         start, start_dt, config = self.started.get(trial_id, (time.time(), datetime.now(), {}))
-        params, _ = split_config(config)
+        params, constants = split_config(config)
+        budget = {"budget_epochs": constants["epochs"]} if "epochs" in constants else {}  # multi-fidelity trials
         now = time.time()
         value = metrics.get("weighted_sum")
         if status == "completed" and (value is None or not math.isfinite(float(value))):
@@ -101,6 +107,7 @@ class TrialRecorder(TunerCallback):
             "end_s": round(now - self.t0, 3),
             "error": error,
             **{f"{CONFIG_PREFIX}{k}": v for k, v in params.items()},
+            **budget,
             **metrics,
         }
         frame = pd.DataFrame([self.rows[k] for k in sorted(self.rows)])

@@ -112,7 +112,8 @@ def per_seed(trials: pd.DataFrame) -> pd.DataFrame:
                "hypervolume": np.nan, "test_hypervolume": np.nan}
         if len(ok):
             best = ok.loc[ok["weighted_sum"].idxmin()]
-            row.update(best_val_error=ok["val_error"].min(), best_weighted_sum=best["weighted_sum"],
+            row.update(best_val_error=ok["val_error"].min() if "val_error" in ok else np.nan,
+                       best_weighted_sum=best["weighted_sum"],
                        test_error_of_best=best.get("test_error", np.nan))
             if objectives.get("pareto") and all(c in ok for c in objectives["pareto"]):
                 ref = objectives["reference_point"]

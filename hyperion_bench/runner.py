@@ -16,7 +16,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -62,6 +62,8 @@ class RunSettings:
     download: bool = False
     command: str = ""
     outer: str = "tpe"  # Hyperion's outer optimiser
+    # per method: meta-parameter overrides from the command line (--method-option m.key=value)
+    method_options: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def versions() -> dict[str, str]:
@@ -114,6 +116,11 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto")
     suite = settings.suite
+    from hyperion_bench.methods import check_method_options
+
+    check_method_options(settings.methods, settings.method_options, suite)  # bad overrides: one line, before any run
+    if suite.family == "synthetic":  # cheap trials run in this process (inprocess.py): no data, no workers
+        return [run_one(settings, method, seed, device, None) for method in settings.methods for seed in settings.seeds]
     # fail fast (one line, exit 2) on missing data, and warm the dataset cache for the workers
     load_dataset(suite.dataset, settings.data_dir, split_seed=suite.split_seed, val_fraction=suite.val_fraction,
                  test_fraction=suite.test_fraction, download=settings.download)
@@ -128,11 +135,12 @@ def run_experiment(settings: RunSettings) -> list[Path]:
 
 
 def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: Any) -> Path:
-    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune import StoppingCriterion
     from syne_tune.results_callback import StoreResultsCallback
 
-    from hyperion_bench.backend import WarmWorkerBackend
-    from hyperion_bench.methods import make_scheduler
+    from hyperion_bench.inprocess import HarnessTuner, InProcessBackend
+    from hyperion_bench.methods import make_run_scheduler
+    from hyperion_bench.trial import run_trial
 
     suite = settings.suite
     folder = settings.out / suite.name / method / f"seed-{seed}"
@@ -156,6 +164,11 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
         # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
         "hb_deadline": time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
     }
+    extra = own_settings(method, settings)
+    scheduler = make_run_scheduler(method, suite=suite, seed=seed, max_trials=settings.budget.max_trials,
+                                   constants=constants, options=settings.method_options.get(method, {}),
+                                   extra=extra)
+    metric_names = scheduler.metric_names()
     meta = {
         "suite": suite.name,
         "suite_file": str(suite.path),
@@ -169,27 +182,28 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
         "started": datetime.now().isoformat(timespec="seconds"),
         "versions": versions(),
         "hardware": hardware(device),
-        "metric": METRIC,
+        "metric": metric_names[0] if len(metric_names) == 1 else metric_names,
         "objectives": asdict(suite.objectives),
+        "method_settings": scheduler.metadata().get("settings", {}) or extra,
     }
     write_json_atomic(meta, folder / METADATA_FILE)
 
-    options = method_options(method, settings)
-    meta["method_options"] = options
-    write_json_atomic(meta, folder / METADATA_FILE)
-    scheduler = make_scheduler(method, space=suite.space, metric=METRIC, seed=seed,
-                               max_trials=settings.budget.max_trials, constants=constants, options=options)
     os.environ["SYNETUNE_FOLDER"] = str(folder)
-    backend = WarmWorkerBackend(pool)
+    if pool is None:  # synthetic suite: the fast path
+        backend = InProcessBackend(run_trial)
+    else:
+        from hyperion_bench.backend import WarmWorkerBackend
+
+        backend = WarmWorkerBackend(pool)
     stop = StoppingCriterion(max_wallclock_time=settings.budget.wallclock_s) if settings.budget.wallclock_s \
         else (lambda status: False)
     recorder = TrialRecorder(folder)
-    tuner = Tuner(
+    tuner = HarnessTuner(
         trial_backend=backend,
         scheduler=scheduler,
         stop_criterion=stop,
         n_workers=settings.workers,
-        sleep_time=0.1,
+        sleep_time=0.1 if pool is not None else 0.0,
         results_update_interval=30.0,
         print_update_interval=10**9,
         max_failures=10**9,  # a failed trial is a result, not a reason to stop
@@ -214,7 +228,7 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     return folder
 
 
-def method_options(method: str, settings: RunSettings) -> dict[str, Any]:
+def own_settings(method: str, settings: RunSettings) -> dict[str, Any]:
     """A method's own settings, recorded in metadata.json: Hyperion's come from the suite's [hyperion]
     table and ``--outer``."""
     if method == "hyperion":

@@ -20,7 +20,9 @@ from hyperion_bench.space import JointSpace, Param
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 
 DATASETS = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10", "eurosat", "flowers17")
-FAMILIES = ("cell", "plain_cnn")
+# synthetic problems (family "synthetic"): the trial is the function itself, see synthetic.py
+SYNTHETIC = ("zdt1", "zdt2", "zdt3")
+FAMILIES = ("cell", "plain_cnn", "synthetic")
 OPS = ("conv", "sep_conv", "dil_conv", "max_pool", "avg_pool", "skip", "none")  # "none": DARTS' zero op
 ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "identity")
 OPTIMIZERS = ("sgd", "adam")
@@ -85,6 +87,8 @@ METRICS = (
     "n_params",
     "log10_n_params",
     "neg_val_accuracy_pct",
+    "f1",  # synthetic problems' objectives
+    "f2",
 )
 
 # The inner one-shot loop (DARTS) of a trial whose config hands fusion parameters to it: name -> (type,
@@ -225,7 +229,8 @@ class _Parser:
         return value
 
     def suite(self) -> Suite:
-        top = {"suite", "data", "network", "training", "params", "objectives", "budget", "oneshot", "hyperion"}
+        top = {"suite", "data", "network", "training", "params", "objectives", "budget", "baselines", "oneshot",
+               "hyperion"}
         for k in self.raw:
             if k not in top:
                 raise self.fail(k, f"unknown table (allowed: {', '.join(sorted(top))})")
@@ -233,7 +238,7 @@ class _Parser:
         data = self.table(
             self.raw, "data", {"dataset", "split_seed", "val_fraction", "test_fraction"}, {"dataset"}
         )
-        net = self.table(self.raw, "network", {"family", "nodes", "stem_multiplier"}, {"family"})
+        net = self.table(self.raw, "network", {"family", "nodes", "stem_multiplier", "n_var"}, {"family"})
         training = self.table(self.raw, "training", set(SETTINGS) - {"op", "kernel", "activation"})
         params_raw = self.table(self.raw, "params", set(SETTINGS))
         obj = self.table(
@@ -242,8 +247,8 @@ class _Parser:
         budget = self.table(self.raw, "budget", {"max_trials", "wallclock", "min_epochs", "max_epochs"})
 
         dataset = self.typed(data, "data", "dataset", (str,))
-        if dataset not in DATASETS:
-            raise self.fail("data.dataset", f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})")
+        if dataset not in DATASETS + SYNTHETIC:
+            raise self.fail("data.dataset", f"unknown dataset {dataset!r} (known: {', '.join(DATASETS + SYNTHETIC)})")
         val_fraction = float(self.typed(data, "data", "val_fraction", (int, float), 0.2))
         test_fraction = float(self.typed(data, "data", "test_fraction", (int, float), 0.2))
         for key, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
@@ -256,13 +261,19 @@ class _Parser:
         nodes = self.typed(net, "network", "nodes", (int,), 4 if family == "cell" else 0)
         if family == "cell" and not 1 <= nodes <= 8:
             raise self.fail("network.nodes", f"must be between 1 and 8, got {nodes}")
-        if family == "plain_cnn":
+        if family in ("plain_cnn", "synthetic"):
             nodes = 0
+        if (family == "synthetic") != (dataset in SYNTHETIC):
+            raise self.fail("network.family", f"family 'synthetic' goes with the datasets {', '.join(SYNTHETIC)} only")
+        if "n_var" in net and family != "synthetic":
+            raise self.fail("network.n_var", "only the synthetic family takes n_var")
         stem = self.typed(net, "network", "stem_multiplier", (int,), 1)
         if stem < 1:
             raise self.fail("network.stem_multiplier", "must be at least 1")
 
         forbidden = PLAIN_ONLY if family == "cell" else CELL_ONLY
+        if family == "synthetic":
+            forbidden = set(SETTINGS) - {"epochs"}
         fixed: dict[str, Any] = {}
         for name, value in training.items():
             _roles, typ = SETTINGS[name]
@@ -279,6 +290,8 @@ class _Parser:
             if name in fixed:
                 raise self.fail(key, "is also fixed in [training]; keep one")
             params.append(self.param(key, name, spec))
+        if family == "synthetic":
+            params = self.synthetic_params(net, params_raw)
 
         weights = self.typed(obj, "objectives", "weighted_sum", (dict,))
         if not weights:
@@ -330,6 +343,10 @@ class _Parser:
                 raise self.fail(f"hyperion.{k}", f"must be at least {low}, got {hyperion[k]}")
 
         name = self.typed(meta, "suite", "name", (str,), self.path.stem)
+        if "baselines" in self.raw:  # [baselines.<method>]: per-suite meta-parameter overrides
+            from hyperion_bench.baselines import check_suite_overrides
+
+            check_suite_overrides(self.raw["baselines"], where=str(self.path))
         return Suite(
             name=name,
             path=self.path.resolve(),
@@ -362,6 +379,15 @@ class _Parser:
             if typ is float and not math.isfinite(out[name]):
                 raise self.fail(f"{key}.{name}", f"must be finite, got {value!r}")
         return out
+
+    def synthetic_params(self, net: dict, params_raw: dict) -> list[Param]:
+        """A synthetic problem searches x0..x{n_var-1} in [0, 1] (pymoo's ZDT box); nothing else."""
+        if params_raw:
+            raise self.fail("params", "a synthetic suite generates its parameters x0..x{n_var-1}; leave [params] out")
+        n_var = self.typed(net, "network", "n_var", (int,), 30)
+        if not 2 <= n_var <= 1000:
+            raise self.fail("network.n_var", f"must be between 2 and 1000, got {n_var}")
+        return [Param(f"x{i}", "float", "pipeline", low=0.0, high=1.0) for i in range(n_var)]
 
     def param(self, key: str, name: str, spec: Any) -> Param:
         if not isinstance(spec, dict):

@@ -39,6 +39,8 @@ def load_trial_inputs(constants: dict[str, Any]) -> tuple[Any, Any]:
     if path not in _SUITES:
         _SUITES[path] = load_suite(path)
     suite = _SUITES[path]
+    if suite.family == "synthetic":  # the trial is the function: no data
+        return suite, None
     key = (suite.dataset, constants.get("data_dir"), suite.split_seed, suite.val_fraction, suite.test_fraction)
     if key not in _DATA:
         _DATA[key] = load_dataset(
@@ -53,14 +55,19 @@ def load_trial_inputs(constants: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def run_trial(config: dict[str, Any], report: Any) -> dict[str, Any]:
+    params, constants = split_config(config)
+    suite, data = load_trial_inputs(constants)
+    epochs = constants.get("epochs")
+    if suite.family == "synthetic":
+        from hyperion_bench.synthetic import evaluate_synthetic
+
+        return evaluate_synthetic(suite, params, epochs=int(epochs) if epochs else None, report=report)
+
     import torch
 
     from hyperion_bench.evaluate import evaluate
 
-    params, constants = split_config(config)
     torch.set_num_threads(int(constants.get("threads", 1)))
-    suite, data = load_trial_inputs(constants)
-    epochs = constants.get("epochs")
     return evaluate(
         suite,
         params,

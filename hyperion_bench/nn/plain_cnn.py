@@ -8,6 +8,8 @@ and a linear output layer.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -34,7 +36,7 @@ class PlainCNN(nn.Module):
             layers += [nn.AdaptiveAvgPool1d(1) if dim == 1 else nn.AdaptiveAvgPool2d(1)]
             features = c
         else:
-            features = c * int(torch.tensor(size).prod())
+            features = c * math.prod(size)  # plain ints: also builds on the meta device (_cheap.py)
         layers.append(nn.Flatten())
         for units in fc_units:
             layers += [nn.Linear(features, units), nn.ReLU()]

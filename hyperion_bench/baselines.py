@@ -1,0 +1,134 @@
+"""Each baseline's published meta-parameters (``baselines/<method>.toml``) and their overrides.
+
+Why: a baseline is only a baseline with the settings its authors published. Each method's file holds
+those values with the citation they come from; a run can override them, from the suite file (a
+``[baselines.<method>]`` table) or from the command line (``--method-option <method>.<key>=<value>``,
+which wins). Overrides are validated strictly: an unknown method or key, or a value of another type
+than the published one, is a one-line :class:`UserError`. The settings a run used are written to its
+``metadata.json`` (``method_settings``).
+
+File layout::
+
+    [method]
+    name = "mo-bohb"
+    citation = "..."          # the paper (and the code) the values come from
+    [settings]
+    eta = 2                   # one line per meta-parameter, a comment saying where it comes from
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hyperion_bench.errors import UserError
+
+BASELINES_DIR = Path(__file__).resolve().parent.parent / "baselines"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str
+    citation: str
+    settings: dict[str, Any]
+
+
+def baseline_path(method: str) -> Path:
+    return BASELINES_DIR / f"{method}.toml"
+
+
+def has_baseline(method: str) -> bool:
+    return baseline_path(method).exists()
+
+
+def load_baseline(method: str) -> Baseline:
+    """The published settings of ``method`` (an empty set for a method without a file)."""
+    path = baseline_path(method)
+    if not path.exists():
+        return Baseline(method, "", {})
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: malformed TOML: {exc}") from None
+    unknown = set(raw) - {"method", "settings"}
+    if unknown:
+        raise UserError(f"{path}: unknown table(s) {', '.join(sorted(unknown))} (allowed: method, settings)")
+    meta = raw.get("method", {})
+    settings = raw.get("settings", {})
+    if meta.get("name") != method:
+        raise UserError(f"{path}: [method] name must be {method!r}, got {meta.get('name')!r}")
+    if not isinstance(settings, dict) or any(isinstance(v, dict) for v in settings.values()):
+        raise UserError(f"{path}: [settings] must be a flat table of values")
+    return Baseline(method, str(meta.get("citation", "")), dict(settings))
+
+
+def parse_cli_options(items: list[str] | None) -> dict[str, dict[str, str]]:
+    """``["mo-bohb.eta=3", ...]`` -> ``{"mo-bohb": {"eta": "3"}}`` (values are parsed later, per type)."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items or []:
+        head, sep, value = item.partition("=")
+        method, dot, key = head.strip().rpartition(".")
+        if not sep or not dot or not method or not key.strip():
+            raise UserError(f"--method-option: expected METHOD.KEY=VALUE, got {item!r}")
+        out.setdefault(method, {})[key.strip()] = value.strip()
+    return out
+
+
+def _typed(value: Any, default: Any, where: str, parse: bool) -> Any:
+    """``value`` checked (and, with ``parse``, a command-line string read as TOML first) against the
+    published value's type."""
+    if parse and isinstance(value, str) and not isinstance(default, str):
+        try:
+            value = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise UserError(f"{where}: cannot read {value!r} as {type(default).__name__}") from None
+    if default is None:  # "not set" in the file: any scalar goes
+        return value
+    if isinstance(default, bool) or isinstance(value, bool):
+        ok = isinstance(value, bool) and isinstance(default, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float))
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise UserError(f"{where}: expected {type(default).__name__} (like {default!r}), got {value!r}")
+    return value
+
+
+def check_overrides(method: str, overrides: dict[str, Any], where: str, parse: bool = False) -> dict[str, Any]:
+    """Typed overrides for ``method``; unknown keys raise a one-line UserError naming the known ones.
+    ``parse``: the values are command-line strings (``3``, ``0.5``, ``true``, ``"hyperband"``)."""
+    base = load_baseline(method)
+    out = {}
+    for key, value in overrides.items():
+        if key not in base.settings:
+            known = ", ".join(sorted(base.settings)) or "none"
+            raise UserError(f"{where}: {method} has no meta-parameter {key!r} (known: {known})")
+        out[key] = _typed(value, base.settings[key], f"{where}: {method}.{key}", parse)
+    return out
+
+
+def check_suite_overrides(table: Any, where: str) -> None:
+    """Validate a suite's ``[baselines]`` table (called while the suite file is read)."""
+    from hyperion_bench.methods import METHODS
+
+    if not isinstance(table, dict):
+        raise UserError(f"{where}: baselines: must be a table of [baselines.<method>] tables")
+    for method, overrides in table.items():
+        if method not in METHODS:
+            raise UserError(f"{where}: baselines.{method}: unknown method (known: {', '.join(sorted(METHODS))})")
+        if not isinstance(overrides, dict):
+            raise UserError(f"{where}: baselines.{method}: must be a table of meta-parameters")
+        check_overrides(method, overrides, f"{where}: baselines")
+
+
+def resolve_settings(method: str, suite_table: dict[str, Any] | None = None,
+                     cli: dict[str, str] | None = None, suite_name: str = "suite") -> dict[str, Any]:
+    """Published settings, then the suite's ``[baselines.<method>]``, then the command line."""
+    settings = dict(load_baseline(method).settings)
+    settings.update(check_overrides(method, (suite_table or {}).get(method, {}), f"{suite_name}: baselines"))
+    settings.update(check_overrides(method, cli or {}, "--method-option", parse=True))
+    return settings

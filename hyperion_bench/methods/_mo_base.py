@@ -1,0 +1,252 @@
+"""The multi-objective ask/tell contract, and ONE Syne Tune scheduler that runs any optimiser behind it.
+
+Why: the bag-of-baselines methods (MO-BOHB, SH-EMOA, MS-EHVI, MO-BANANAS, BULK & CUT, random) are
+pure decision procedures: "which config next, for how many epochs" and "here is what it scored".
+Writing each as a Syne Tune scheduler would repeat the same bookkeeping six times, so each is an
+:class:`MOOptimizer` (``ask`` / ``tell``, no Syne Tune in sight, testable on hand-made numbers) and
+:class:`MOScheduler` does the rest once:
+
+- objectives are the suite's Pareto metrics (all minimised), told as one vector per trial;
+- **multi-fidelity without STOP**: every evaluation, including each rung of successive halving, is a
+  new trial trained from scratch for ``MOSuggestion.epochs`` epochs (passed as ``hb_epochs``), as the
+  authors' HpBandSter-based code does. A scheduler never stops a trial, so Syne Tune's trap (a
+  trial it stops never reaches ``on_trial_complete``) cannot lose a result. Each trial's epochs appear
+  in ``trials.csv`` as ``budget_epochs``;
+- exact trial counts: after ``max_trials`` suggestions (every rung evaluation counts) it suggests
+  nothing more;
+- a failed trial (error, missing or non-finite objective) is told once, as ``None``;
+- waiting: ``ask`` may return None while results are outstanding; ``ready_to_suggest`` tells the
+  harness's Tuner to sleep and ask again (Syne Tune would otherwise read None as "exhausted"). ``ask``
+  is then called again with the same key;
+- ``MOSuggestion.meta`` values travel to the trial as ``hb_<key>`` constants (JSON values only).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from syne_tune.backend.trial_status import Trial
+from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
+
+from hyperion_bench.space import JointSpace
+
+logger = logging.getLogger(__name__)
+
+CONSTANT_PREFIX = "hb_"
+EPOCHS_KEY = "hb_epochs"
+
+
+@dataclass(frozen=True)
+class MOSuggestion:
+    config: dict[str, Any]  # a full config of space.flat
+    epochs: int | None  # fidelity (None = the suite/config default); the trial trains from scratch for this many
+    meta: dict[str, Any] = field(default_factory=dict)  # extra per-trial constants; reach the trial as hb_<key>
+
+
+@dataclass
+class MOContext:
+    """What an optimiser may know about the problem beyond the space: objective names, the reference
+    point, the trial budget, the data's shape, and the objectives computable without training."""
+
+    objective_names: list[str]
+    reference_point: list[float]
+    max_trials: int | None = None
+    in_shape: tuple[int, ...] | None = None
+    n_classes: int | None = None
+    cheap: Callable[[dict[str, Any]], dict[str, float] | None] | None = None
+    suite: Any = None  # the Suite (optional: tests build contexts without one)
+
+    def cheap_objectives(self, config: dict[str, Any]) -> dict[str, float] | None:
+        """The objectives (by name, a subset of ``objective_names``) known exactly from ``config``
+        without training (model size; ZDT's f1 = x0), or None when there are none."""
+        if self.cheap is None:
+            return None
+        values = self.cheap(config)
+        if not values:
+            return None
+        values = {k: float(v) for k, v in values.items() if k in self.objective_names}
+        return values or None
+
+    @classmethod
+    def for_suite(cls, suite: Any, max_trials: int | None = None, data_dir: str | None = None) -> MOContext:
+        from hyperion_bench.methods._cheap import cheap_function
+
+        shape = _data_shape(suite, data_dir)
+        objectives = suite.objectives
+        return cls(objective_names=list(objectives.pareto), reference_point=list(objectives.reference_point),
+                   max_trials=max_trials, in_shape=shape[0] if shape else None, n_classes=shape[1] if shape else None,
+                   cheap=cheap_function(suite, shape), suite=suite)
+
+
+def _data_shape(suite: Any, data_dir: str | None) -> tuple[tuple[int, ...], int] | None:
+    """(in_shape, n_classes) of the suite's data, from the processed-tensor cache the runner warmed."""
+    if suite.family == "synthetic":
+        return None
+    try:
+        from hyperion_bench.data import load_dataset
+
+        data = load_dataset(suite.dataset, data_dir or None, split_seed=suite.split_seed,
+                            val_fraction=suite.val_fraction, test_fraction=suite.test_fraction)
+    except Exception as exc:  # e.g. tests without data: the optimiser just gets no cheap objectives
+        logger.info("no data shape for %s: %s", suite.name, exc)
+        return None
+    return tuple(data.in_shape), int(data.n_classes)
+
+
+class MOOptimizer(ABC):
+    """A multi-objective optimiser: ``ask(key)`` for suggestion ``key`` (0, 1, 2, ...), ``tell`` its
+    objective vector (minimised, in ``context.objective_names`` order) or None for a failed trial.
+    Several keys may be outstanding at once (parallel workers); tells come in any order."""
+
+    def __init__(self, space: JointSpace, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
+                 settings: dict[str, Any], context: MOContext):
+        assert 1 <= min_epochs <= max_epochs, (min_epochs, max_epochs)
+        self.space, self.n_objectives, self.seed = space, n_objectives, seed
+        self.min_epochs, self.max_epochs = min_epochs, max_epochs
+        self.settings, self.context = dict(settings), context
+        self.rng = np.random.default_rng(seed)
+
+    @abstractmethod
+    def ask(self, key: int) -> MOSuggestion | None:
+        """The next suggestion, or None = nothing to propose until an outstanding result is told."""
+
+    @abstractmethod
+    def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
+        """Suggestion ``key``'s objective vector (or None: failed) and the trial's last report."""
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-serialisable facts worth keeping in the run's metadata (override to add)."""
+        return {}
+
+
+def objective_vector(result: dict[str, Any], names: list[str]) -> np.ndarray | None:
+    """The result's objectives as floats, or None when one is missing or not finite."""
+    values = []
+    for name in names:
+        v = result.get(name)
+        if v is None or isinstance(v, bool):
+            return None
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return None
+        if not math.isfinite(v):
+            return None
+        values.append(v)
+    return np.array(values, dtype=float)
+
+
+class MOScheduler(TrialScheduler):
+    """Runs an :class:`MOOptimizer` as a Syne Tune scheduler over a suite (see the module docstring)."""
+
+    def __init__(self, optimizer_cls: type[MOOptimizer], *, suite: Any, seed: int, max_trials: int | None,
+                 constants: dict[str, Any], settings: dict[str, Any], context: MOContext | None = None):
+        super().__init__(random_seed=seed)
+        shadowed = sorted(set(constants) & set(suite.space.names))
+        assert not shadowed, f"constants would overwrite searched parameters: {shadowed}"
+        self.suite, self.space, self.seed, self.max_trials = suite, suite.space, seed, max_trials
+        self.constants, self.settings = dict(constants), dict(settings)
+        self.names = list(suite.objectives.pareto)
+        if context is None:
+            context = MOContext.for_suite(suite, max_trials, constants.get("hb_data_dir") or None)
+        self.optimizer = optimizer_cls(space=suite.space, n_objectives=len(self.names), seed=seed,
+                                       min_epochs=suite.min_epochs, max_epochs=suite.max_epochs,
+                                       settings=self.settings, context=context)
+        self.n_suggested = 0
+        self.n_failed = 0
+        self._next: MOSuggestion | None = None  # asked ahead by ready_to_suggest
+        self._unadded: int | None = None
+        self._keys: dict[int, int] = {}  # Syne Tune trial id -> our key
+        self._pending: set[int] = set()
+
+    # ---- the harness's Tuner asks this before suggest (inprocess.HarnessTuner)
+    def ready_to_suggest(self) -> bool:
+        if self._exhausted() or self._next is not None:
+            return True
+        self._next = self.optimizer.ask(self.n_suggested)
+        return self._next is not None or not self._pending
+
+    def _exhausted(self) -> bool:
+        return self.max_trials is not None and self.n_suggested >= self.max_trials
+
+    # ---- Syne Tune's scheduler interface
+    def suggest(self) -> TrialSuggestion | None:
+        if self._exhausted():
+            return None
+        suggestion, self._next = self._next, None
+        if suggestion is None:
+            suggestion = self.optimizer.ask(self.n_suggested)
+        if suggestion is None:
+            if self._pending:
+                logger.warning("%s waits for results, but this Tuner cannot wait: it ends the run",
+                               type(self.optimizer).__name__)
+            return None
+        config = self.space.clean(suggestion.config)
+        self.space.validate(config)
+        extra = {f"{CONSTANT_PREFIX}{k}": v for k, v in suggestion.meta.items()}
+        if suggestion.epochs is not None:
+            epochs = int(suggestion.epochs)
+            assert self.suite.min_epochs <= epochs <= self.suite.max_epochs, epochs
+            extra[EPOCHS_KEY] = epochs
+        clash = sorted(set(extra) & set(self.constants))
+        assert not clash, f"suggestion meta would overwrite harness constants: {clash}"
+        key = self.n_suggested
+        self.n_suggested += 1
+        self._pending.add(key)
+        self._unadded = key
+        return TrialSuggestion.start_suggestion({**config, **self.constants, **extra})
+
+    def on_trial_add(self, trial: Trial) -> None:
+        assert self._unadded is not None, f"trial {trial.trial_id} added without a suggestion"
+        self._keys[trial.trial_id] = self._unadded
+        self._unadded = None
+
+    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
+        return SchedulerDecision.CONTINUE  # a trial always runs its epochs: no STOP, no lost results
+
+    def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
+        self._finish(trial.trial_id, objective_vector(result, self.names), result)
+
+    def on_trial_error(self, trial: Trial) -> None:
+        self._finish(trial.trial_id, None, {})
+
+    def _finish(self, trial_id: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
+        key = self._keys.get(trial_id)
+        if key is None or key not in self._pending:
+            logger.warning("ignoring a second or unknown completion of trial %s", trial_id)
+            return
+        self._pending.discard(key)
+        self.n_failed += objectives is None
+        self.optimizer.tell(key, objectives, dict(result))
+
+    def metric_names(self) -> list[str]:
+        return list(self.names)
+
+    def metric_mode(self) -> str:
+        return "min"
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON only (Syne Tune's default dumps ``__dict__``)."""
+        return {"scheduler_name": type(self).__name__, "optimizer": type(self.optimizer).__name__,
+                "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
+                "settings": _jsonable(self.settings), "optimizer_state": _jsonable(self.optimizer.metadata())}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

@@ -81,6 +81,7 @@ def evaluate(
     seed: int = 0,
     device: str = "cpu",
     genotype: Genotype | None = None,
+    lineage: Any = None,
 ) -> dict[str, Any]:
     """Build, train and measure the network ``config`` describes; report after every epoch.
 
@@ -88,6 +89,8 @@ def evaluate(
     methods). Every report carries epoch, val_error, val_loss, train_loss, n_params, the suite's
     weighted_sum, elapsed_s and peak_gpu_mem_mb (0 on the CPU); the last also test_error/test_loss.
     Raises :class:`TrialDiverged` on a non-finite loss. Same seed on the CPU -> same numbers.
+    ``lineage`` (:mod:`hyperion_bench.lineage`, BULK & CUT only) starts from a parent's trained network,
+    may distil from it, and saves the trained network; None (every other method) changes nothing.
     """
     started = time.perf_counter()
     dev = resolve_device(device)
@@ -107,6 +110,8 @@ def evaluate(
     in_shape = tuple(x_train.shape[1:])
 
     model, genotype = build_network(suite, config, in_shape, data.n_classes, genotype)
+    if lineage is not None:  # a trial that inherits a trained network (BULK & CUT; see lineage.py)
+        model = lineage.prepare(model, dev)
     model = model.to(dev)
     n_params = count_params(model)
 
@@ -132,7 +137,8 @@ def evaluate(
             xb = x_train[idx]
             if augment:
                 xb = augment_images(xb, gen)
-            loss = F.cross_entropy(model(xb), y_train[idx])
+            logits, yb = model(xb), y_train[idx]
+            loss = lineage.loss(logits, xb, yb) if lineage is not None else F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -155,6 +161,8 @@ def evaluate(
         metrics["peak_gpu_mem_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else 0.0
         if report is not None:
             report(**metrics)
+    if lineage is not None:
+        lineage.finish(model)
     if genotype is not None:
         metrics["genotype"] = genotype.to_json()
     return metrics

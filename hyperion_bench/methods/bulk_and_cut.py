@@ -37,6 +37,7 @@ import json
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,9 @@ class LrGP:
         kernel = ConstantKernel(1.0) * Matern(length_scale=np.ones(len(self.X[0])), nu=2.5) + WhiteKernel(1e-2)
         gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=1,
                                       random_state=int(self.rng.integers(2**31)))
-        gp.fit(np.array(self.X), np.array(self.y))
+        with warnings.catch_warnings():  # length scales at their bounds on a few points: expected
+            warnings.simplefilter("ignore")
+            gp.fit(np.array(self.X), np.array(self.y))
         lrs = self.rng.random(self.n_candidates)
         grid = np.column_stack([np.repeat(features[None, :], len(lrs), axis=0), lrs])
         mu, sd = gp.predict(grid, return_std=True)
@@ -94,10 +97,12 @@ class BulkAndCut(MOOptimizer):
     def __init__(self, space: Any, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
                  settings: dict[str, Any], context: Any):
         super().__init__(space, n_objectives, seed, min_epochs, max_epochs, settings, context)
-        missing = [k for k in PLAIN_CNN_KEYS if k not in space.names]
-        if missing:
-            raise UserError("method 'bulk-and-cut' needs the plain_cnn network family (a suite with n_conv_l and "
-                            "n_fc_l, e.g. flowers17); this suite has no such network")
+        suite = getattr(context, "suite", None)
+        family = getattr(suite, "family", None)
+        if family not in (None, "plain_cnn") or any(k not in space.names for k in PLAIN_CNN_KEYS):
+            raise UserError(f"method 'bulk-and-cut' needs the plain_cnn network family with n_conv_l and n_fc_l "
+                            f"searched (e.g. --suite flowers17); suite {getattr(suite, 'name', '?')!r} has family "
+                            f"{family!r}")
         self.opts = {**DEFAULTS, **{k: v for k, v in dict(settings).items() if k in DEFAULTS}}
         phases = np.asarray(self.opts["phases"], dtype=float)
         assert len(phases) == 3 and abs(phases.sum() - 1.0) < 1e-6, f"bad phase fractions {phases}"

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
+from hyperion_bench.methods.ms_ehvi import one_thread
 from hyperion_bench.metrics import hypervolume_contributions, nondominated_ranks
 
 DEFAULTS: dict[str, Any] = {
@@ -227,7 +228,8 @@ class MOBananas(MOOptimizer):
             return [self._snap(self.rng.random(self.dim)) for _ in range(n_select)]
         X = np.array([u for u, _ in self.population])
         Y = np.array([y for _, y in self.population])
-        self.predictor.fit(X, Y)
+        with one_thread():
+            self.predictor.fit(X, Y)
         parents = X[sort_by_rank_and_crowding(Y)[: int(self.opts["n_parents"])]]
         seen = {u.tobytes() for u in X}
         cands = []

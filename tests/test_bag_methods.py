@@ -248,6 +248,8 @@ def test_bulk_and_cut_phases_parents_and_trial_constants(tmp_path):
     assert set(kinds[7:15]) <= {"deepen", "widen"} and len(set(kinds[7:15])) == 2
     assert kinds[15:] == ["prune"] * 5
     assert len(opt.gps[0].y) == 15 and len(opt.gps[1].y) == 5  # one lr GP for phases 1-2, one for phase 3
+    log = (tmp_path / "run" / "checkpoints" / "lineage.csv").read_text().splitlines()
+    assert len(log) == 21 and log[-1].startswith("19,2,prune,")
 
 
 def test_bulk_and_cut_rejects_suites_without_networks(tmp_path):

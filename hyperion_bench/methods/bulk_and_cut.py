@@ -168,13 +168,16 @@ class BulkAndCut(MOOptimizer):
             config["lr"] = self.space["lr"].from_unit(lr_unit)
             lr_unit = self.space["lr"].to_unit(config["lr"])
         self.asked[key] = {"config": config, "kind": kind, "depth": depth, "features": features, "lr_unit": lr_unit,
-                           "gp": gp, "checkpoint": checkpoint, "phase": phase}
+                           "gp": gp, "checkpoint": checkpoint, "phase": phase, "epochs": int(epochs),
+                           "parent": parent["key"] if parent else ""}
         self.n_asked += 1
         return MOSuggestion(config=config, epochs=int(epochs), meta=meta)
 
     def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
         info = self.asked.pop(key)
-        if objectives is None or not np.all(np.isfinite(objectives)):
+        ok = objectives is not None and bool(np.all(np.isfinite(objectives)))
+        self._log(key, info, objectives if ok else None, result)
+        if not ok:
             return
         n_params = float(result.get("n_params") or 0.0)
         log_params = float(np.log10(max(n_params, 1.0))) if n_params else float(info["features"][1] * 8.0)
@@ -185,6 +188,19 @@ class BulkAndCut(MOOptimizer):
         self.population.append({"key": key, "config": info["config"], "objectives": np.asarray(objectives, float),
                                 "checkpoint": info["checkpoint"], "depth": info["depth"], "log_params": log_params,
                                 "n_params": n_params, "cut_children": 0, "kind": info["kind"]})
+
+    def _log(self, key: int, info: dict[str, Any], objectives: np.ndarray | None, result: dict[str, Any]) -> None:
+        """One line per told trial in ``checkpoints/lineage.csv``: who grew or was cut from whom (the
+        harness's ``trials.csv`` shows the parent's config for a child, see the module docstring)."""
+        path = Path(self.folder or ".") / "lineage.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new = not path.exists()
+        with open(path, "a") as f:
+            if new:
+                f.write("key,phase,kind,parent,epochs,lr,n_params,objectives\n")
+            objs = " ".join(f"{v:.6g}" for v in objectives) if objectives is not None else "failed"
+            f.write(f"{key},{info['phase']},{info['kind']},{info['parent']},{info['epochs']},"
+                    f"{info['config'].get('lr', '')},{result.get('n_params', '')},{objs}\n")
 
     # ------------------------------------------------------------------ Algorithm 6: Pareto-epsilon-greedy
     def choose_parent(self, bulk: bool) -> dict[str, Any] | None:

@@ -273,3 +273,24 @@ def test_optuna_adapters_tell_failures_and_values(mf_suite):
     assert states.count("FAIL") == 3 and states.count("COMPLETE") == 9
     values = [t.values for t in sched.optimizer.study.trials if t.state.name == "COMPLETE"]
     assert all(len(v) == 2 for v in values)
+
+
+def test_rank_priority_fixes_syne_tunes_order_for_rank_confusion():
+    from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import NonDominatedPriority
+
+    from hyperion_bench.methods.mo_reference import RankPriority
+
+    points = np.array([[3.0, 3.0], [1.0, 1.0], [2.0, 2.0]])
+    assert RankPriority()(points).tolist() == [2, 0, 1]  # per point: lower is better
+    assert NonDominatedPriority()(points).tolist() == [1, 2, 0]  # the upstream order (if fixed upstream: drop ours)
+
+
+@pytest.mark.parametrize("fix, last", [(True, SchedulerDecision.STOP), (False, SchedulerDecision.CONTINUE)])
+def test_moasha_rung_decision_uses_the_newcomers_rank(mf_suite, fix, last):
+    """Rung 1, reduction factor 3: a newcomer continues only within the best third. (0.5, 0.5) comes
+    third of four; Syne Tune's own priority looks at the index of the worst point (0) and lets it on."""
+    sched = make_run_scheduler("moasha", suite=mf_suite, seed=0, max_trials=10, constants=CONSTANTS,
+                               options={"fix_priority": str(fix).lower()})
+    decisions = [sched.on_trial_result(start(sched, i), {"epoch": 1, "f1": y, "f2": y})
+                 for i, y in enumerate([0.9, 0.1, 0.2, 0.5])]
+    assert decisions == [SchedulerDecision.CONTINUE] * 3 + [last]

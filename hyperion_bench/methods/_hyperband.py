@@ -70,11 +70,6 @@ class Bracket:
     def budget(self) -> int:
         return self.budgets[self.rung]
 
-    def waiting(self) -> bool:
-        """All of this rung's evaluations are handed out and some are not back yet."""
-        full = self.rung > 0 or len(self.members) >= self.sizes[0]
-        return full and all(m.key is not None for m in self.members) and not all(m.told for m in self.members)
-
     def rung_complete(self) -> bool:
         full = self.rung > 0 or len(self.members) >= self.sizes[0]
         return full and all(m.told for m in self.members)

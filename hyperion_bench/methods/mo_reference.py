@@ -10,6 +10,13 @@ Why adapters, and what they fix:
   stopped trial never reaches ``on_trial_complete``) matters for the records, not for MOASHA (it
   learns from ``on_trial_result``): ``TrialRecorder`` records a trial stopped at a rung as completed
   with its last report (``scheduler_stopped`` column).
+- **Upstream bug (Syne Tune 0.16), fixed here**: ``NonDominatedPriority`` is meant to give each point
+  a priority (lower is better; ``LinearScalarizationPriority`` does), but it returns the *order* of
+  the points (``nondominated_sort``: the index of the best point first), not each point's position in
+  that order. For ``[[3, 3], [1, 1], [2, 2]]`` it returns ``[1, 2, 0]`` where ranks are ``[2, 0, 1]``.
+  MOASHA's rung decision then looks at the index of whoever is last, and MO-REA's tournament at an
+  unrelated point's index. :class:`RankPriority` returns the ranks (the inverse permutation); the
+  setting ``fix_priority = false`` (baselines/*.toml) runs the library's behaviour unchanged.
 - **MO regularized evolution** is a Syne Tune searcher (suggest / on_trial_complete), driven here as an
   :class:`~._mo_base.MOOptimizer`. Its ``sample_random_config`` ignores its random state (same
   global-generator problem), so the initial population is drawn by us, seeded, and handed over as
@@ -23,8 +30,24 @@ from typing import Any
 import numpy as np
 from syne_tune.backend.trial_status import Trial
 from syne_tune.optimizer.scheduler import TrialScheduler, TrialSuggestion
+from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import NonDominatedPriority
 
 from hyperion_bench.methods._mo_base import EPOCHS_KEY, MOOptimizer, MOSuggestion, _jsonable
+
+
+class RankPriority(NonDominatedPriority):
+    """Each point's position in Syne Tune's non-dominated order (0 = best): one priority per point."""
+
+    def priority_unsafe(self, objectives: np.ndarray) -> np.ndarray:
+        order = np.asarray(super().priority_unsafe(objectives), dtype=int)
+        ranks = np.empty(len(order), dtype=int)
+        ranks[order] = np.arange(len(order))
+        return ranks
+
+
+def priority(settings: dict[str, Any]) -> NonDominatedPriority:
+    """The non-dominated priority both reference rows use: fixed (default) or the library's own."""
+    return RankPriority() if settings.get("fix_priority", True) else NonDominatedPriority()
 
 
 class MOASHAScheduler(TrialScheduler):
@@ -41,7 +64,8 @@ class MOASHAScheduler(TrialScheduler):
         self.inner = MOASHA(self.domains, metrics=self.names, do_minimize=True, time_attr="epoch",
                             max_t=suite.max_epochs, grace_period=suite.min_epochs,
                             reduction_factor=float(settings.get("reduction_factor", 3)),
-                            brackets=int(settings.get("brackets", 1)), random_seed=seed)
+                            brackets=int(settings.get("brackets", 1)), random_seed=seed,
+                            multiobjective_priority=priority(settings))
         self.n_suggested = 0
 
     def suggest(self) -> TrialSuggestion | None:
@@ -87,7 +111,8 @@ class MORegularizedEvolution(MOOptimizer):
         initial = [self.space.sample(self.rng) for _ in range(population)]
         self.searcher = MultiObjectiveRegularizedEvolution(
             self.space.to_syne_tune(), points_to_evaluate=initial, population_size=population,
-            sample_size=int(self.settings.get("sample_size", 10)), random_seed=self.seed % 2**32)
+            sample_size=int(self.settings.get("sample_size", 10)), random_seed=self.seed % 2**32,
+            multiobjective_priority=priority(self.settings))
         self.configs: dict[int, dict[str, Any]] = {}
 
     def ask(self, key: int) -> MOSuggestion | None:

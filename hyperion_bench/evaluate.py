@@ -83,6 +83,7 @@ def evaluate(
     device: str = "cpu",
     genotype: Genotype | None = None,
     deadline: float | None = None,
+    lineage: Any = None,
 ) -> dict[str, Any]:
     """Build, train and measure the network ``config`` describes; report after every epoch.
 
@@ -95,6 +96,8 @@ def evaluate(
     methods). Every report carries epoch, val_error, val_loss, train_loss, n_params, the suite's
     weighted_sum, elapsed_s and peak_gpu_mem_mb (0 on the CPU); the last also test_error/test_loss.
     Raises :class:`TrialDiverged` on a non-finite loss. Same seed on the CPU -> same numbers.
+    ``lineage`` (:mod:`hyperion_bench.lineage`, BULK & CUT only) starts from a parent's trained network,
+    may distil from it, and saves the trained network; None (every other method) changes nothing.
     """
     started = time.perf_counter()
     dev = resolve_device(device)
@@ -117,6 +120,8 @@ def evaluate(
     if genotype is None and needs_search(suite, config):
         genotype, search_info = run_search(suite, config, x_train, y_train, data.n_classes, seed, deadline)
     model, genotype = build_network(suite, config, in_shape, data.n_classes, genotype)
+    if lineage is not None:  # a trial that inherits a trained network (BULK & CUT; see lineage.py)
+        model = lineage.prepare(model, dev)
     model = model.to(dev)
     n_params = count_params(model)
 
@@ -142,7 +147,8 @@ def evaluate(
             xb = x_train[idx]
             if augment:
                 xb = augment_images(xb, gen)
-            loss = F.cross_entropy(model(xb), y_train[idx])
+            logits, yb = model(xb), y_train[idx]
+            loss = lineage.loss(logits, xb, yb) if lineage is not None else F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -168,4 +174,6 @@ def evaluate(
         metrics["peak_gpu_mem_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else 0.0
         if report is not None:
             report(**metrics)
+    if lineage is not None:
+        lineage.finish(model)
     return metrics

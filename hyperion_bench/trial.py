@@ -66,6 +66,7 @@ def run_trial(config: dict[str, Any], report: Any) -> dict[str, Any]:
     import torch
 
     from hyperion_bench.evaluate import evaluate
+    from hyperion_bench.lineage import Lineage
 
     torch.set_num_threads(int(constants.get("threads", 1)))
     return evaluate(
@@ -77,6 +78,7 @@ def run_trial(config: dict[str, Any], report: Any) -> dict[str, Any]:
         seed=int(constants.get("seed", 0)),
         device=str(constants.get("device", "cpu")),
         deadline=float(constants["deadline"]) if constants.get("deadline") else None,
+        lineage=Lineage.from_constants(constants),
     )
 
 

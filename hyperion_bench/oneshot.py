@@ -20,7 +20,6 @@ to the inner loop).
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from typing import Any
 
@@ -93,13 +92,11 @@ def darts_settings(suite: Suite) -> DartsSettings:
 def make_supernet(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...], n_classes: int,
                   candidates: list[list[Candidate]]) -> SuperNetwork:
     """The reduced supernet: the suite's stem and cell stack, ``candidates`` on every edge of node j."""
-    cls = SuperNetwork
-    if suite.oneshot["fast"]:
-        from hyperion_bench.nn.supernet_fast import FastSuperNetwork
+    from hyperion_bench.nn.supernet_fast import make_supernet as build  # the one reference/fast switch
 
-        cls = FastSuperNetwork
-    return cls(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
-               channels=int(suite.setting(config, "channels")), stem_multiplier=suite.network["stem_multiplier"])
+    return build(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
+                 channels=int(suite.setting(config, "channels")), stem_multiplier=suite.network["stem_multiplier"],
+                 fast=suite.oneshot["fast"])
 
 
 def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
@@ -160,8 +157,4 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         search_peak_gpu_mem_mb=(torch.cuda.max_memory_allocated(x.device) - base) / 2**20
         if x.device.type == "cuda" else 0.0,
     )
-    genotype = net.genotype()
-    del net
-    if not math.isfinite(info["search_loss"]):
-        info["search_loss"] = float("nan")
-    return genotype, info
+    return net.genotype(), info

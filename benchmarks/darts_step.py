@@ -17,6 +17,17 @@ rounding alone exceeds that (see ``check``: small gradients of tiny networks, DA
 Hessian-vector product), the row is compared again in fp64 and the column shows the fp32 error, the
 reference's own fp32-vs-fp64 error and the fp64 error.
 
+Variants (the "path" column): ``reference`` (``supernet.py``), ``fast`` (``supernet_fast.py``, eager)
+and, with ``--compile default,reduce-overhead,...``, ``fast+compile:MODE``: the fast supernet wrapped in
+``torch.compile(mode=MODE)`` (inductor fuses the elementwise work; ``reduce-overhead`` also replays CUDA
+graphs, which is what removes the per-kernel launch cost on a GPU). A compiled row's "first step s" is
+its first warm-up step, compilation included (inductor's on-disk cache is warm from the check). Its
+check compares it with the reference in fp32 and, above 1e-4, accepts at most 10x the reference's own
+fp32-vs-fp64 error (no fp64 compile is run). "ops/step" counts the aten operators one eager step
+dispatches (views excluded, counted in an extra untimed step with a ``TorchDispatchMode``): on a GPU
+each is at least one kernel launch, so it is a device-independent measure of what the fast path saves;
+compiled rows show "-".
+
 Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` over warm-up and timed steps (weights,
 optimiser state and data included). On the CPU there is no allocator counter: the column is the rise
 of the process's peak resident set size (``VmHWM``, reset through ``/proc/self/clear_refs``, glibc's
@@ -33,12 +44,13 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -49,6 +61,7 @@ from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step,
 from hyperion_bench.nn.presets import CLASSIC_DARTS, TABLE3  # noqa: E402
 from hyperion_bench.nn.supernet import Candidate  # noqa: E402
 from hyperion_bench.nn.supernet_fast import make_supernet  # noqa: E402
+from hyperion_bench.suites import COMPILE_MODES  # noqa: E402
 
 DARTS_PRIMITIVES: list[Candidate] = list(CLASSIC_DARTS)
 REDUCED_OPS = ("sep_conv", "dil_conv")  # the two parametric ops: the largest 2-of-5 reduced supernet
@@ -169,47 +182,90 @@ def gradients(net: torch.nn.Module, order: int, xt: torch.Tensor, yt: torch.Tens
     return out
 
 
-def compare(row: Row, scale: Scale, device: torch.device, batch: int, dtype: torch.dtype
-            ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    ref, fast = build_pair(row, scale, device, seed=1)
-    ref, fast = ref.to(dtype), fast.to(dtype)
+def compare(row: Row, scale: Scale, device: torch.device, batch: int, dtype: torch.dtype,
+            wrap: Callable[[torch.nn.Module], torch.nn.Module] | None = None, fast: bool = True
+            ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+    """Loss and gradients of the reference and (``fast``) of the fast path, optionally wrapped."""
+    ref, fast_net = build_pair(row, scale, device, seed=1)
+    ref, fast_net = ref.to(dtype), fast_net.to(dtype)
     g = torch.Generator().manual_seed(4)
     with torch.no_grad():  # alphas away from uniform, so every candidate matters
-        for a, b in zip(ref.arch_parameters(), fast.arch_parameters(), strict=True):
+        for a, b in zip(ref.arch_parameters(), fast_net.arch_parameters(), strict=True):
             a.copy_(torch.randn(a.shape, generator=g))
             b.copy_(a)
     xt, yt, xv, yv = data(row, batch, device, seed=2)
     xt, xv = xt.to(dtype), xv.to(dtype)
-    return gradients(ref, row.order, xt, yt, xv, yv), gradients(fast, row.order, xt, yt, xv, yv)
+    want = gradients(ref, row.order, xt, yt, xv, yv)
+    if not fast:
+        return want, None
+    return want, gradients(wrap(fast_net) if wrap else fast_net, row.order, xt, yt, xv, yv)
 
 
 def max_rel_err(got: list[torch.Tensor], want: list[torch.Tensor]) -> float:
     return max(rel_err(g.double(), w.double()) for g, w in zip(got, want, strict=True))
 
 
-def check(row: Row, scale: Scale, device: torch.device, batch: int) -> tuple[bool, float, str]:
+def check(row: Row, scale: Scale, device: torch.device, batch: int,
+          wrap: Callable[[torch.nn.Module], torch.nn.Module] | None = None) -> tuple[bool, float, str]:
     """Is the fast path the reference's function? fp32 with TF32 off, PASS below 1e-4.
 
     A tensor whose gradient is small next to its terms (a conv weight deep in a tiny network; DARTS'
     second-order hypergradient, whose central difference (g+ - g-) / (2 eps) with eps = 0.01 / ||dw||
     amplifies rounding) can differ by more in fp32 only because the batched convs sum in another order.
-    Then both paths run again in fp64: PASS means the fp64 error is below 1e-4 and the fp32 error is at
-    most 10x the reference's own fp32 error against fp64 (both are shown)."""
+    Then the reference runs again in fp64, and PASS needs the fp32 error to be at most 10x the
+    reference's own fp32 error against fp64 (both shown) and, for the eager fast path, its fp64 error
+    below 1e-4. ``wrap`` (a compiled variant) skips the fp64 run of the fast path: compiling it in fp64
+    would be a second compilation, and the eager path it compiles is checked in fp64 on its own row."""
     tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     try:
-        ref32, fast32 = compare(row, scale, device, batch, torch.float32)
+        ref32, fast32 = compare(row, scale, device, batch, torch.float32, wrap)
         err32 = max_rel_err(fast32, ref32)
         if err32 < TOLERANCE:
             return True, err32, f"fp32 {err32:.1e}"
-        ref64, fast64 = compare(row, scale, device, batch, torch.float64)
-        err64 = max_rel_err(fast64, ref64)
+        if wrap is None:
+            ref64, fast64 = compare(row, scale, device, batch, torch.float64)
+            err64 = max_rel_err(fast64, ref64)
+        else:
+            ref64, _ = compare(row, scale, device, batch, torch.float64, fast=False)
+            err64 = None
         floor = max_rel_err(ref32, ref64)
-        ok = err64 < TOLERANCE and err32 <= 10 * floor
-        return ok, err32, f"fp32 {err32:.1e}, reference fp32 vs fp64 {floor:.1e}; fp64 {err64:.1e}"
+        ok = (err64 is None or err64 < TOLERANCE) and err32 <= 10 * floor
+        detail = f"fp32 {err32:.1e}, reference fp32 vs fp64 {floor:.1e}"
+        return ok, err32, detail + ("" if err64 is None else f"; fp64 {err64:.1e}")
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the aten operators dispatched below autograd (forward and backward), views excluded."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if not func.is_view:
+            self.ops += 1
+        return func(*args, **(kwargs or {}))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One execution path of the supernet: the reference, the fast path, or the fast path compiled."""
+
+    name: str
+    fast: bool
+    compile_mode: str | None = None
+
+    def wrap(self, net: torch.nn.Module) -> torch.nn.Module:
+        return net if self.compile_mode is None else torch.compile(net, mode=self.compile_mode)
+
+
+def variants(compile_modes: Sequence[str]) -> list[Variant]:
+    return [Variant("reference", False), Variant("fast", True),
+            *(Variant(f"fast+compile:{m}", True, m) for m in compile_modes)]
 
 
 # -- timing -------------------------------------------------------------------------------------
@@ -225,11 +281,12 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(row: Row, scale: Scale, device: torch.device, fast: bool, batch: int, warmup: int,
-               steps: int) -> tuple[float, float | None]:
-    """Mean seconds per search step (warm-up excluded) and peak memory in MiB."""
+def time_steps(row: Row, scale: Scale, device: torch.device, variant: Variant, batch: int, warmup: int,
+               steps: int) -> dict:
+    """Mean seconds per search step (warm-up excluded), the first step's seconds (a compiled variant
+    compiles there), peak memory in MiB and, for eager variants, the operators one step dispatches."""
     ref_net, fast_net = build_pair(row, scale, device, seed=0)
-    net = fast_net if fast else ref_net
+    net = variant.wrap(fast_net if variant.fast else ref_net)
     del ref_net, fast_net
     net.train()
     s = DartsSettings(order=row.order)
@@ -237,8 +294,12 @@ def time_steps(row: Row, scale: Scale, device: torch.device, fast: bool, batch: 
     xt, yt, xv, yv = data(row, batch, device, seed=3)
     memory = PeakMemory(device)
     memory.start()
-    for _ in range(warmup):
+    first = None
+    for _ in range(max(warmup, 3 if variant.compile_mode else 0)):  # compile, then CUDA-graph recording
+        started = time.perf_counter()
         search_step(net, w_opt, a_opt, s, xt, yt, xv, yv)
+        sync(device)
+        first = time.perf_counter() - started if first is None else first
     sync(device)
     started = time.perf_counter()
     for _ in range(steps):
@@ -246,8 +307,16 @@ def time_steps(row: Row, scale: Scale, device: torch.device, fast: bool, batch: 
     sync(device)
     seconds = (time.perf_counter() - started) / steps
     peak = memory.peak_mib()
+    ops = None
+    if variant.compile_mode is None:
+        counter = OpCounter()
+        with counter:
+            search_step(net, w_opt, a_opt, s, xt, yt, xv, yv)
+        ops = counter.ops
     del net, w_opt, a_opt
-    return seconds, peak
+    if variant.compile_mode is not None:
+        torch._dynamo.reset()  # free the compiled graphs (and CUDA-graph pools) before the next row
+    return {"seconds": seconds, "first_s": first, "peak": peak, "ops": ops}
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -269,6 +338,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--quick", action="store_true", help="tiny network and inputs: a smoke run of seconds")
     p.add_argument("--only", default=None, help="comma-separated spaces to run (darts-8, table3-full, table3-reduced)")
+    p.add_argument("--inputs", default=None,
+                   help="comma-separated input shapes to run, e.g. 3x32x32 (default: all of the selected spaces')")
+    p.add_argument("--compile", default="", metavar="MODES",
+                   help="also time the fast path under torch.compile with these modes, comma-separated "
+                        f"({', '.join(COMPILE_MODES)}); each compiles once per row")
     p.add_argument("--out", type=Path, default=None, help="write the table as markdown here, and a .json beside it")
     return p.parse_args(argv)
 
@@ -302,25 +376,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError(f"--only: unknown space(s) {', '.join(sorted(unknown))}; "
                             f"choose from {', '.join(dict.fromkeys(r.space for r in selected))}")
         selected = [r for r in selected if r.space in wanted]
+    if args.inputs:
+        shapes = set(args.inputs.split(","))
+        known = {"x".join(map(str, r.shape)) for r in selected}
+        if shapes - known:
+            raise UserError(f"--inputs: unknown shape(s) {', '.join(sorted(shapes - known))}; "
+                            f"choose from {', '.join(sorted(known))}")
+        selected = [r for r in selected if "x".join(map(str, r.shape)) in shapes]
+    modes = [m for m in args.compile.split(",") if m]
+    bad = sorted(set(modes) - set(COMPILE_MODES))
+    if bad:
+        raise UserError(f"--compile: unknown mode(s) {', '.join(bad)}; choose from {', '.join(COMPILE_MODES)}")
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
         f"{cpu_model()}, {torch.get_num_threads()} torch threads")
     mem_label = "peak MiB (cuda max allocated)" if device.type == "cuda" else "peak MiB (CPU: RSS rise)"
-    header = ["space", "input", "order", "path", "ms/step", "images/s", mem_label, "speed-up", "check"]
+    header = ["space", "input", "order", "path", "ms/step", "images/s", mem_label, "ops/step", "first step s",
+              "speed-up", "check"]
     table, records = [], []
     for row in selected:
-        ok, err, detail = check(row, scale, device, batch)
-        verdict = f"{'PASS' if ok else 'FAIL'} ({detail})"
-        timings = {}
-        for fast in (False, True):
-            seconds, peak = time_steps(row, scale, device, fast, batch, warmup, steps)
-            timings[fast] = seconds
-            path = "fast" if fast else "reference"
-            speedup = f"{timings[False] / seconds:.2f}x" if fast else "1.00x"
-            table.append([row.space, "x".join(map(str, row.shape)), str(row.order), path, f"{seconds * 1e3:.1f}",
-                          f"{batch / seconds:.1f}", "n/a" if peak is None else f"{peak:.0f}", speedup,
-                          verdict if fast else "-"])
-            records.append({"space": row.space, "input": list(row.shape), "order": row.order, "path": path,
-                            "ms_per_step": seconds * 1e3, "images_per_s": batch / seconds, "peak_mib": peak,
+        base = None
+        for variant in variants(modes):
+            ok, err, detail = (True, 0.0, "-") if not variant.fast else check(
+                row, scale, device, batch, variant.wrap if variant.compile_mode else None)
+            if variant.compile_mode:
+                torch._dynamo.reset()  # the timed net compiles afresh: its first step shows the compile time
+            t = time_steps(row, scale, device, variant, batch, warmup, steps)
+            base = t["seconds"] if base is None else base
+            peak = t["peak"]
+            table.append([row.space, "x".join(map(str, row.shape)), str(row.order), variant.name,
+                          f"{t['seconds'] * 1e3:.1f}", f"{batch / t['seconds']:.1f}",
+                          "n/a" if peak is None else f"{peak:.0f}", "-" if t["ops"] is None else str(t["ops"]),
+                          "-" if t["first_s"] is None else f"{t['first_s']:.1f}", f"{base / t['seconds']:.2f}x",
+                          f"{'PASS' if ok else 'FAIL'} ({detail})" if variant.fast else "-"])
+            records.append({"space": row.space, "input": list(row.shape), "order": row.order, "path": variant.name,
+                            "ms_per_step": t["seconds"] * 1e3, "images_per_s": batch / t["seconds"],
+                            "peak_mib": peak, "ops_per_step": t["ops"], "first_step_s": t["first_s"],
                             "max_rel_err_fp32": err, "check": ok, "check_detail": detail})
             print(" | ".join(table[-1]), flush=True)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -332,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "batch": batch, "steps": steps, "warmup": warmup, "network": scale.__dict__,
         "cpu_threads": torch.get_num_threads(),
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
     }
     text = "\n".join(lines)
     print()

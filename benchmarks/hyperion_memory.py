@@ -29,11 +29,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from hyperion_bench.methods import make_scheduler
-from hyperion_bench.methods.darts import full_inner_config
-from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step
-from hyperion_bench.oneshot import make_supernet, needs_search, node_candidates
-from hyperion_bench.suites import DEFAULTS, load_suite
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere, installed or not
+    sys.path.insert(0, str(ROOT))
+
+from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step  # noqa: E402
+from hyperion_bench.oneshot import full_inner_config, make_supernet, needs_search, node_candidates  # noqa: E402
+from hyperion_bench.suites import DEFAULTS, load_suite  # noqa: E402
 
 MNIST_SHAPE = (1, 28, 28)
 
@@ -44,7 +46,9 @@ def proposals(suite, n: int, seed: int, trials: Path | None) -> list[dict]:
         frame = pd.read_csv(trials)
         configs = [{k[len("config_"):]: v for k, v in row.items() if k.startswith("config_") and pd.notna(v)}
                    for row in frame.to_dict("records")]
-    else:
+    else:  # imported here: with --trials the script needs torch and pandas only (a bare GPU machine)
+        from hyperion_bench.methods import make_scheduler
+
         sched = make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=seed, max_trials=None,
                                constants={}, options={**suite.hyperion, "outer": "random", "n_init": n})
         configs = []

@@ -11,6 +11,7 @@ A worker that dies mid-trial (segfault, out-of-memory kill) fails the trial, not
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from syne_tune.backend import LocalBackend
 
 from hyperion_bench import trial as trial_module
-from hyperion_bench.worker import EXIT_CODE_FILE
+from hyperion_bench.worker import EXIT_CODE_FILE, PARENT_ENV
 
 
 class _Worker:
@@ -28,7 +29,7 @@ class _Worker:
             [sys.executable, "-m", "hyperion_bench.worker"],
             stdin=subprocess.PIPE,
             text=True,
-            env=env,
+            env={**(os.environ if env is None else env), PARENT_ENV: str(os.getpid())},  # see worker.die_with_parent
         )
         self.job: _Job | None = None
 

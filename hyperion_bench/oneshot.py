@@ -28,6 +28,7 @@ import torch
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.supernet import Candidate, SuperNetwork, dedupe
+from hyperion_bench.space import NODE_SEP
 from hyperion_bench.suites import Suite
 
 INNER_PREFIX = "inner@"
@@ -39,6 +40,17 @@ def encode_subset(values: list[Any]) -> str:
     """A multi-hot subset as it travels in a config (and lands in trials.csv): 'avg_pool|dil_conv'."""
     assert values, "a sub-search-space is never empty"
     return SUBSET_SEP.join(str(v) for v in values)
+
+
+def full_inner_config(space: Any, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Pipeline and macro parameters at the default point; every cell fusion parameter handed to the
+    inner loop with all its choices."""
+    point = space.default_point(defaults)
+    config = {k: v for k, v in point.items() if NODE_SEP not in k}
+    for p in space.params:
+        if p.role == "fusion" and p.name in CELL_FUSION:
+            config[f"{INNER_PREFIX}{p.name}"] = encode_subset(list(p.choices))
+    return config
 
 
 def decode_subset(suite: Suite, base: str, text: str) -> list[Any]:
@@ -96,7 +108,7 @@ def make_supernet(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...
 
     return build(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
                  channels=int(suite.setting(config, "channels")), stem_multiplier=suite.network["stem_multiplier"],
-                 fast=suite.oneshot["fast"])
+                 fast=suite.oneshot["fast"], compile_mode=suite.oneshot["compile"] or None)
 
 
 def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:

@@ -106,7 +106,10 @@ ONESHOT: dict[str, tuple[type, Any]] = {
     "a_weight_decay": (float, 1e-3),
     "search_fraction": (float, 0.5),  # at most this share of the remaining wall-clock budget
     "fast": (bool, True),  # the grouped supernet (nn/supernet_fast.py) instead of the reference
+    "compile": (str, ""),  # "" or a torch.compile mode for the supernet (supernet_fast.COMPILE_MODES)
 }
+# torch.compile modes a supernet may run under ([oneshot] compile; benchmarks/darts_step.py --compile)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 # Hyperion's outer loop (methods/hyperion.py).
 HYPERION: dict[str, tuple[type, Any]] = {
     "n_init": (int, 5),  # random initial trials (Algorithm 1)
@@ -334,6 +337,9 @@ class _Parser:
             raise self.fail("oneshot.order", f"must be 1 or 2, got {oneshot['order']}")
         if not 0 < oneshot["search_fraction"] <= 1:
             raise self.fail("oneshot.search_fraction", f"must lie in (0, 1], got {oneshot['search_fraction']}")
+        if oneshot["compile"] and oneshot["compile"] not in COMPILE_MODES:
+            raise self.fail("oneshot.compile", f"must be \"\" (off) or one of {', '.join(COMPILE_MODES)}, "
+                                               f"got {oneshot['compile']!r}")
         for k in ("epochs", "batch_size"):
             if oneshot[k] < 1:
                 raise self.fail(f"oneshot.{k}", f"must be at least 1, got {oneshot[k]}")

@@ -6,19 +6,40 @@ context and the cached dataset between trials. Each job line is
 ``{"trial_path": ..., "config_file": ...}``; the trial's stdout/stderr go to ``std.out``/``std.err``
 in its folder (Syne Tune reads metrics from ``std.out``) and its exit code to ``exit_code``, written
 atomically last, which is how the backend learns that it finished.
+
+A worker dies with the process that started it (Linux: ``PR_SET_PDEATHSIG``): a run killed by a signal
+(``kill -9``, the OOM killer, a lost SSH session) cannot shut its pool down, and its workers would
+otherwise finish their trial into a folder nobody reads, holding a CPU or GPU the next run needs.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
 from hyperion_bench.trial import run_reported
 
 EXIT_CODE_FILE = "exit_code"
+PARENT_ENV = "HYPERION_BENCH_WORKER_PARENT"  # the pid that started this worker
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel for SIGTERM when the parent exits; exit now if it already has (it died before
+    this ran, and the worker was re-parented). No-op where prctl does not exist."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # pragma: no cover - an exotic libc
+            pass
+    parent = os.environ.get(PARENT_ENV)
+    if parent and os.getppid() != int(parent):
+        sys.exit(0)
 
 
 def serve() -> None:
@@ -57,4 +78,5 @@ def _release_memory() -> None:
 
 
 if __name__ == "__main__":
+    die_with_parent()
     serve()

@@ -40,6 +40,8 @@ def test_quick_run_checks_times_and_writes_markdown_and_json(bench, tmp_path, ca
     assert {"command", "device", "torch", "date"} <= set(meta)
     assert {(r["order"], r["path"]) for r in meta["rows"]} == {(o, p) for o in (1, 2) for p in ("reference", "fast")}
     assert all(r["ms_per_step"] > 0 for r in meta["rows"])
+    ops = {(r["path"], r["order"]): r["ops_per_step"] for r in meta["rows"] if r["space"] == "darts-8"}
+    assert all(0 < ops["fast", o] < ops["reference", o] for o in (1, 2))  # the fast path dispatches fewer ops
 
 
 def test_the_table3_spaces():
@@ -56,6 +58,10 @@ def test_bad_options_are_user_errors(bench):
         bench.main(["--quick", "--device", "cpu", "--only", "nope"])
     with pytest.raises(UserError, match="--steps"):
         bench.main(["--quick", "--device", "cpu", "--steps", "0"])
+    with pytest.raises(UserError, match="--compile: unknown mode.*nope"):
+        bench.main(["--quick", "--device", "cpu", "--compile", "default,nope"])
+    with pytest.raises(UserError, match="--inputs: unknown shape.*3x32x32"):
+        bench.main(["--quick", "--device", "cpu", "--inputs", "3x32x32"])  # --quick's inputs are 3x8x8 and 1x7x7
 
 
 def test_script_exits_2_with_one_line_on_bad_input():

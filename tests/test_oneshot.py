@@ -8,7 +8,6 @@ import torch
 from conftest import CELL_SUITE, write_suite
 from hyperion_bench.evaluate import evaluate
 from hyperion_bench.methods import make_scheduler
-from hyperion_bench.methods.darts import full_inner_config
 from hyperion_bench.nn import build_network, count_params
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
@@ -17,6 +16,7 @@ from hyperion_bench.oneshot import (
     decode_subset,
     encode_subset,
     expected_size_penalty,
+    full_inner_config,
     make_supernet,
     needs_search,
     node_candidates,
@@ -71,6 +71,34 @@ def test_the_built_supernet_has_exactly_the_candidates_the_config_asks_for(suite
     for cell in net.cells:
         assert all(len(edge.ops) == 5 for edge in cell.edges)
     assert net(torch.randn(2, 1, 8, 8)).shape == (2, 3)
+
+
+def test_a_search_under_torch_compile_follows_the_eager_one(suite, monkeypatch):
+    """[oneshot] compile: the supernet runs the whole DARTS search through torch.compile. The mode is
+    recorded and the backend swapped for aot_eager (dynamo + AOTAutograd, no inductor code generation,
+    which takes minutes on two cores); benchmarks/darts_step.py --compile checks inductor itself."""
+    from hyperion_bench.oneshot import run_search
+
+    real, modes = torch.compile, []
+
+    def compile_spy(net, mode=None):
+        modes.append(mode)
+        return real(net, backend="aot_eager")
+
+    monkeypatch.setattr(torch, "compile", compile_spy)
+    config = {**OUTER, "inner@op": "conv|skip|max_pool"}
+    del config["op@0"], config["op@1"]
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(32, 1, 8, 8, generator=g), torch.arange(32) % 3
+    torch.manual_seed(1)  # the supernet's initial weights
+    eager = run_search(suite, config, x, y, 3, seed=0, deadline=None)
+    suite.oneshot["compile"] = "reduce-overhead"
+    torch.manual_seed(1)
+    compiled = run_search(suite, config, x, y, 3, seed=0, deadline=None)
+    assert modes == ["reduce-overhead"]
+    assert compiled[1]["search_loss"] == pytest.approx(eager[1]["search_loss"], rel=1e-4)
+    assert compiled[0] == eager[0]  # the same genotype
+    assert compiled[1]["candidates_per_edge"] == "3 3"
 
 
 def test_a_trial_with_inner_parameters_searches_derives_and_records(suite, tiny_images):
@@ -132,7 +160,8 @@ def test_oneshot_table_is_validated(tmp_path):
     from hyperion_bench.errors import UserError
 
     for body, key in (("[oneshot]\norder = 3\n", "oneshot.order"), ("[oneshot]\nepoch = 3\n", "oneshot.epoch"),
-                      ("[hyperion]\nn_m = 0\n", "hyperion.n_m"), ("[oneshot]\nfast = 1\n", "oneshot.fast")):
+                      ("[hyperion]\nn_m = 0\n", "hyperion.n_m"), ("[oneshot]\nfast = 1\n", "oneshot.fast"),
+                      ('[oneshot]\ncompile = "fastest"\n', "oneshot.compile")):
         with pytest.raises(UserError, match=key.replace(".", r"\.")):
             load_suite(write_suite(tmp_path, CELL_SUITE + body))
 

@@ -137,3 +137,26 @@ def test_running_statistics_of_candidate_batchnorms_are_not_kept():
     changed = {n for n, b in fast.named_buffers() if n in before and not torch.equal(b, before[n])}
     assert "stem.1.running_mean" in changed and "cells.0.pre1.2.running_mean" in changed
     assert not any(".edges." in n for n in changed)
+
+
+def test_the_fast_supernet_compiles_first_and_second_order():
+    """torch.compile traces the fast path, also under DARTS' functional_call with substituted weights.
+
+    ``aot_eager`` runs dynamo and AOTAutograd (the graph capture, where a graph break or a wrong
+    functionalisation would show) without inductor's code generation, which takes minutes on the CI's
+    two cores; inductor's numerics are checked by ``benchmarks/darts_step.py --compile``."""
+    ref, fast, xt, yt, xv, yv = pair("mixed-2d")
+    compiled = torch.compile(fast, backend="aot_eager", fullgraph=True)
+    ref.train()
+    compiled.train()
+    for net in (ref, compiled):
+        net.loss = F.cross_entropy(net(xt), yt)
+    want = torch.autograd.grad(ref.loss, list(ref.parameters()))
+    got = torch.autograd.grad(compiled.loss, list(compiled.parameters()))
+    assert rel(compiled.loss, ref.loss) < 1e-5
+    assert max(rel(g, w) for g, w in zip(got, want, strict=True)) < 1e-4
+    hyper = []
+    for net in (ref, compiled):
+        w_opt = make_optimizers(net, DartsSettings(order=2), 10)[0]
+        hyper.append(unrolled_alpha_grads(net, w_opt, 0.025, xt, yt, xv, yv))
+    assert max(rel(g, w) for g, w in zip(hyper[1], hyper[0], strict=True)) < 1e-3

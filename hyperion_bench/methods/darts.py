@@ -15,19 +15,7 @@ from typing import Any
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods._ask_tell import AskTellScheduler
-from hyperion_bench.oneshot import CELL_FUSION, INNER_PREFIX, encode_subset
-from hyperion_bench.space import NODE_SEP
-
-
-def full_inner_config(space: Any, defaults: dict[str, Any]) -> dict[str, Any]:
-    """Pipeline and macro parameters at the default point; every cell fusion parameter handed to the
-    inner loop with all its choices."""
-    point = space.default_point(defaults)
-    config = {k: v for k, v in point.items() if NODE_SEP not in k}
-    for p in space.params:
-        if p.role == "fusion" and p.name in CELL_FUSION:
-            config[f"{INNER_PREFIX}{p.name}"] = encode_subset(list(p.choices))
-    return config
+from hyperion_bench.oneshot import INNER_PREFIX, full_inner_config
 
 
 class DartsScheduler(AskTellScheduler):

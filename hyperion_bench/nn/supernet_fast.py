@@ -69,7 +69,6 @@ class _SourcePlan:
     source: int
     nodes: list[int]                  # target nodes, in order; position e = nodes.index(j)
     groups: list[_Group]
-    row: int = 0                      # first row of this source in the cell's weight table
 
 
 def _plan_cell(candidates: Sequence[Sequence[Candidate]], reduction: bool) -> list[_SourcePlan]:
@@ -94,15 +93,13 @@ def _plan_cell(candidates: Sequence[Sequence[Candidate]], reduction: bool) -> li
                 g.targets.append(e)
                 g.edges.append((offsets[j] + i, k))
         plans.append(_SourcePlan(i, nodes, list(groups.values())))
-    row = 0
-    for p in plans:
-        p.row = row
-        row += len(p.groups)
     return plans
 
 
 def _weight_index(plans: list[_SourcePlan], candidates: Sequence[Sequence[Candidate]]) -> torch.Tensor:
-    """Index into the flat vector of softmaxed alphas (plus a trailing 0): row = group, column = slot.
+    """Index into the flat vector of softmaxed alphas (plus a trailing 0), laid out source after source:
+    for source p, a (groups, E) block with E = len(p.nodes), so ``split`` + ``view`` give each source its
+    table without slicing (a slice's backward allocates and copies a zero tensor per slice).
 
     A shared group's slot e is target e (0 where that target lacks the candidate); a parametric
     group's slot m is its m-th member (its output's m-th block)."""
@@ -111,16 +108,15 @@ def _weight_index(plans: list[_SourcePlan], candidates: Sequence[Sequence[Candid
     for j in range(n):
         flat_offsets.append(total)
         total += (j + 2) * len(candidates[j])
-    width = max((len(p.nodes) for p in plans), default=1)
-    rows = []
+    index = []
     for p in plans:
         for g in p.groups:
-            row = [total] * width  # index of the trailing zero
+            row = [total] * len(p.nodes)  # index of the trailing zero
             for m, (e, (_, k)) in enumerate(zip(g.targets, g.edges, strict=True)):
                 j = p.nodes[e]
                 row[e if g.shared else m] = flat_offsets[j] + p.source * len(candidates[j]) + k
-            rows.append(row)
-    return torch.tensor(rows, dtype=torch.long).reshape(-1, width)
+            index += row
+    return torch.tensor(index, dtype=torch.long)
 
 
 def _cat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -151,9 +147,12 @@ class FastSuperNetwork(SuperNetwork):
                                  persistent=False)
 
     # -- weights --------------------------------------------------------------------------------
-    def _table(self, alphas: Sequence[torch.Tensor], reduction: bool) -> torch.Tensor:
+    def _table(self, alphas: Sequence[torch.Tensor], reduction: bool) -> list[tuple[torch.Tensor, ...]]:
+        """Per source, one weight row per group (see ``_weight_index``)."""
         flat = torch.cat([F.softmax(a, dim=-1).flatten() for a in alphas] + [alphas[0].new_zeros(1)])
-        return flat[getattr(self, f"_windex_{int(reduction)}")]
+        plans = self._plans[reduction]
+        blocks = flat[getattr(self, f"_windex_{int(reduction)}")].split([len(p.groups) * len(p.nodes) for p in plans])
+        return [b.view(len(p.groups), len(p.nodes)).unbind(0) for b, p in zip(blocks, plans, strict=True)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
@@ -168,21 +167,20 @@ class FastSuperNetwork(SuperNetwork):
         return self.classifier(self.pool(s1).flatten(1))
 
     # -- one cell -------------------------------------------------------------------------------
-    def _cell(self, cell: SearchCell, s0: torch.Tensor, s1: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    def _cell(self, cell: SearchCell, s0: torch.Tensor, s1: torch.Tensor,
+              table: list[tuple[torch.Tensor, ...]]) -> torch.Tensor:
         states = [cell.pre0(s0), cell.pre1(s1)]
-        mixed: list[tuple[torch.Tensor | None, dict[int, torch.Tensor]]] = []
+        mixed: list[list[torch.Tensor | None]] = []  # per source, its mixed output per target
         plans = self._plans[cell.reduction]
         for j in range(cell.nodes):
             while len(mixed) < j + 2:  # sources 0 .. j+1 are ready
                 p = plans[len(mixed)]
-                mixed.append(self._source(cell, p, states[p.source], table[p.row:p.row + len(p.groups)]))
+                mixed.append(self._source(cell, p, states[p.source], table[p.source]))
             node = None
             for i in range(j + 2):
-                e = plans[i].nodes.index(j)
-                total, extra = mixed[i]
-                for part in (None if total is None else total[:, e], extra.get(e)):
-                    if part is not None:
-                        node = part if node is None else node + part
+                part = mixed[i][plans[i].nodes.index(j)]
+                if part is not None:
+                    node = part if node is None else node + part
             if node is None:  # every candidate of node j is 'none'
                 node = self._zeros_like_node(states, cell.reduction)
             states.append(node)
@@ -194,12 +192,15 @@ class FastSuperNetwork(SuperNetwork):
             x = x[(..., *([slice(None, None, 2)] * self.dim))]
         return x.mul(0.0)
 
-    def _source(self, cell: SearchCell, p: _SourcePlan, x: torch.Tensor, w: torch.Tensor
-                ) -> tuple[torch.Tensor | None, dict[int, torch.Tensor]]:
-        """All edges leaving one state, weighted: a (B, E, C, ...) tensor with E = len(p.nodes) for the
-        candidates every target offers (or that need no weights), and per target the weighted sum of
-        the candidates only some targets offer (kept apart: scattering them into the big tensor would
-        copy it once per candidate)."""
+    def _source(self, cell: SearchCell, p: _SourcePlan, x: torch.Tensor, w: tuple[torch.Tensor, ...]
+                ) -> list[torch.Tensor | None]:
+        """All edges leaving one state, weighted: per target node, its mixed input from this state.
+
+        The candidates every target offers (or that need no weights) accumulate in one (B, E, C, ...)
+        tensor, E = len(p.nodes), which is split once by ``unbind`` (its backward is one ``stack``; a
+        slice per target would allocate and copy a zero tensor of the full size per target). The
+        candidates only some targets offer are summed per target and added afterwards (scattering them
+        into the big tensor would copy it once per candidate)."""
         acts: dict[str, torch.Tensor] = {}
         total = None
         extra: dict[int, torch.Tensor] = {}
@@ -208,16 +209,19 @@ class FastSuperNetwork(SuperNetwork):
             ops = [cell.edges[e].ops[k] for e, k in grp.edges]
             if grp.shared:
                 y = self._shared(grp, ops[0], x).unsqueeze(1)
-                g = g[: len(p.nodes)].view(expand)
+                g = g.view(expand)
             else:
                 y = self._parametric(grp, ops, x, acts)
                 if len(grp.targets) != len(p.nodes):  # a candidate only some target nodes offer
                     for m, e in enumerate(grp.targets):
                         extra[e] = y[:, m] * g[m] if e not in extra else torch.addcmul(extra[e], y[:, m], g[m])
                     continue
-                g = g[: y.shape[1]].view(expand)
+                g = g.view(expand)  # every target offers it: y has E blocks
             total = y * g if total is None else torch.addcmul(total, y, g)
-        return total, extra
+        parts: list[torch.Tensor | None] = [None] * len(p.nodes) if total is None else list(total.unbind(1))
+        for e, t in extra.items():
+            parts[e] = t if parts[e] is None else parts[e] + t
+        return parts
 
     @staticmethod
     def _bn(y: torch.Tensor, ref: nn.Module) -> torch.Tensor:
@@ -293,7 +297,14 @@ class FastSuperNetwork(SuperNetwork):
 
 
 def make_supernet(in_shape: tuple[int, ...], n_classes: int, candidates: Sequence[Sequence[Candidate]],
-                  cells: int, channels: int, stem_multiplier: int = 3, fast: bool = True) -> SuperNetwork:
-    """The one switch between the reference and the fast path (same parameters, same alphas)."""
+                  cells: int, channels: int, stem_multiplier: int = 3, fast: bool = True,
+                  compile_mode: str | None = None) -> SuperNetwork:
+    """The one switch between the reference and the fast path (same parameters, same alphas).
+
+    ``compile_mode`` wraps the net in ``torch.compile(mode=...)`` (``suites.COMPILE_MODES``): the
+    wrapper forwards attribute access (``weights()``, ``genotype()``, ...) to the net, and DARTS'
+    ``functional_call`` works through it. It pays off only where the compile time (minutes on a small
+    CPU) is small next to the search; ``benchmarks/darts_step.py --compile`` measures both."""
     cls = FastSuperNetwork if fast else SuperNetwork
-    return cls(in_shape, n_classes, candidates, cells, channels, stem_multiplier)
+    net = cls(in_shape, n_classes, candidates, cells, channels, stem_multiplier)
+    return torch.compile(net, mode=compile_mode) if compile_mode else net  # type: ignore[return-value]

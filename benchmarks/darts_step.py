@@ -340,6 +340,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default=None, help="comma-separated spaces to run (darts-8, table3-full, table3-reduced)")
     p.add_argument("--inputs", default=None,
                    help="comma-separated input shapes to run, e.g. 3x32x32 (default: all of the selected spaces')")
+    p.add_argument("--orders", default=None, help="comma-separated DARTS orders to run: 1, 2 (default: both)")
     p.add_argument("--compile", default="", metavar="MODES",
                    help="also time the fast path under torch.compile with these modes, comma-separated "
                         f"({', '.join(COMPILE_MODES)}); each compiles once per row")
@@ -383,6 +384,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UserError(f"--inputs: unknown shape(s) {', '.join(sorted(shapes - known))}; "
                             f"choose from {', '.join(sorted(known))}")
         selected = [r for r in selected if "x".join(map(str, r.shape)) in shapes]
+    if args.orders:
+        orders = set(args.orders.split(","))
+        if not orders or orders - {"1", "2"}:
+            raise UserError(f"--orders: choose from 1, 2 (comma-separated), got {args.orders!r}")
+        selected = [r for r in selected if str(r.order) in orders]
+    if not selected:
+        raise UserError("--only, --inputs and --orders together select no row")
     modes = [m for m in args.compile.split(",") if m]
     bad = sorted(set(modes) - set(COMPILE_MODES))
     if bad:
@@ -392,6 +400,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     mem_label = "peak MiB (cuda max allocated)" if device.type == "cuda" else "peak MiB (CPU: RSS rise)"
     header = ["space", "input", "order", "path", "ms/step", "images/s", mem_label, "ops/step", "first step s",
               "speed-up", "check"]
+    meta = {
+        "command": "python benchmarks/darts_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "device": device_name,
+        "torch": torch.__version__,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "batch": batch, "steps": steps, "warmup": warmup, "network": scale.__dict__,
+        "cpu_threads": torch.get_num_threads(),
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+    }
     table, records = [], []
     for row in selected:
         base = None
@@ -413,28 +430,37 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "peak_mib": peak, "ops_per_step": t["ops"], "first_step_s": t["first_s"],
                             "max_rel_err_fp32": err, "check": ok, "check_detail": detail})
             print(" | ".join(table[-1]), flush=True)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in table]
-    meta = {
-        "command": "python benchmarks/darts_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "device": device_name,
-        "torch": torch.__version__,
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "batch": batch, "steps": steps, "warmup": warmup, "network": scale.__dict__,
-        "cpu_threads": torch.get_num_threads(),
-        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-    }
-    text = "\n".join(lines)
+            write(args.out, meta, header, table, records, mem_label, complete=False)
+    write(args.out, meta, header, table, records, mem_label, complete=True)
     print()
-    print(text)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        note = (f"Command: `{meta['command']}`  \nDevice: {device_name}; torch {meta['torch']}; {meta['date']}  \n"
-                f"Batch {batch}, {warmup} warm-up + {steps} timed steps per row; network {scale.__dict__}.  \n"
-                f"Memory column: {mem_label} (see the docstring of benchmarks/darts_step.py).\n\n")
-        args.out.write_text(note + text + "\n")
-        args.out.with_suffix(".json").write_text(json.dumps({**meta, "rows": records}, indent=1) + "\n")
+    print(markdown(header, table))
     return 0 if all(r["check"] for r in records) else 1
+
+
+def markdown(header: list[str], table: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in table])
+
+
+def write(out: Path | None, meta: dict, header: list[str], table: list[list[str]], records: list[dict],
+          mem_label: str, complete: bool) -> None:
+    """(Re)write the markdown and JSON after every row, atomically: a run cut short (a device call's
+    time limit, a crash in a later row) keeps the rows it measured, marked incomplete."""
+    if out is None:
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    note = (f"Command: `{meta['command']}`  \nDevice: {meta['device']}; torch {meta['torch']}; {meta['date']}  \n"
+            f"Batch {meta['batch']}, {meta['warmup']} warm-up + {meta['steps']} timed steps per row; "
+            f"network {meta['network']}.  \n"
+            f"Memory column: {mem_label} (see the docstring of benchmarks/darts_step.py).\n\n")
+    if not complete:
+        note += "**Incomplete: the run has not finished (or was cut short) after these rows.**\n\n"
+    for path, text in ((out, note + markdown(header, table) + "\n"),
+                       (out.with_suffix(".json"),
+                        json.dumps({**meta, "complete": complete, "rows": records}, indent=1) + "\n")):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere, installed or not
     sys.path.insert(0, str(ROOT))
 
+from hyperion_bench.errors import UserError  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step  # noqa: E402
 from hyperion_bench.oneshot import full_inner_config, make_supernet, needs_search, node_candidates  # noqa: E402
 from hyperion_bench.suites import DEFAULTS, load_suite  # noqa: E402
@@ -43,7 +44,7 @@ MNIST_SHAPE = (1, 28, 28)
 def proposals(suite, n: int, seed: int, trials: Path | None) -> list[dict]:
     """Hyperion's configs that build a supernet: from a run's trials.csv, or its first ``n`` proposals."""
     if trials is not None:
-        frame = pd.read_csv(trials)
+        frame = pd.read_csv(trials, dtype=str)  # as written: "5" stays a subset string, not the number 5.0
         configs = [{k[len("config_"):]: v for k, v in row.items() if k.startswith("config_") and pd.notna(v)}
                    for row in frame.to_dict("records")]
     else:  # imported here: with --trials the script needs torch and pandas only (a bare GPU machine)
@@ -55,10 +56,10 @@ def proposals(suite, n: int, seed: int, trials: Path | None) -> list[dict]:
         for key in range(n):
             configs.append(sched.ask(key))
             sched.tell(key, 0.0)
-    for c in configs:  # CSV round trip: kernels come back as floats or strings
+    for c in configs:  # per-node kernels are ints in the space (a CSV gives strings)
         for k, v in list(c.items()):
-            if k.startswith("kernel@") and not isinstance(v, str):
-                c[k] = int(v)
+            if k.startswith("kernel@"):
+                c[k] = int(float(v))
     return [c for c in configs if needs_search(suite, c)]
 
 
@@ -117,46 +118,79 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--channels", type=int, help="override the suite's channels (a quick CPU run)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="also write the table (markdown) and a JSON record here")
+    ap.add_argument("--save-configs", type=Path, metavar="CSV",
+                    help="write the measured Hyperion configs as a trials.csv-like file (config_* columns) that "
+                         "--trials reads: proposals made where syne-tune is installed can be measured on a GPU "
+                         "machine that has only torch and pandas")
     args = ap.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: torch sees no GPU here; use --device cpu or auto")
+    for name in ("batch", "steps", "proposals"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.trials is not None and not args.trials.is_file():
+        raise UserError(f"--trials {args.trials}: no such file (a trials.csv, or a --save-configs file)")
     suite = load_suite(args.suite)
     if args.cells:
         suite.fixed["cells"] = args.cells
     if args.channels:
         suite.fixed["channels"] = args.channels
 
-    full = full_inner_config(suite.space, DEFAULTS)
-    rows = [{"supernet": "DARTS (full)", "split": "all inner",
-             **measure(suite, full, device, args.batch, args.steps, args.order, args.fast)}]
-    for i, c in enumerate(proposals(suite, args.proposals, args.seed, args.trials)):
-        split = ",".join(f"{b}={c[f'inner@{b}']}" for b in ("op", "kernel", "activation") if f"inner@{b}" in c)
-        rows.append({"supernet": f"hyperion #{i}", "split": split,
-                     **measure(suite, c, device, args.batch, args.steps, args.order, args.fast)})
-    table = pd.DataFrame(rows)
-    hyp = table.iloc[1:]
-    col = "peak_mem_mb" if device.type == "cuda" else "supernet_params"
-    ratio = float(hyp[col].median() / table.iloc[0][col]) if len(hyp) else float("nan")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     hw = (torch.cuda.get_device_name(device) if device.type == "cuda"
           else f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads")
     command = "python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
-    lines = [f"# Hyperion vs DARTS supernet memory ({suite.name}, batch {args.batch}, order {args.order}, "
-             f"{'fast' if args.fast else 'reference'} supernet)", "",
-             f"command: `{command}`  ", f"device: {hw}, torch {torch.__version__}  ", f"date: {when}", "",
-             markdown(table), "",
-             f"median Hyperion {col} / full DARTS: **{ratio:.3f}** over {len(hyp)} supernets"
-             + ("" if device.type == "cuda" else " (CPU: no peak-memory counter; parameter ratio shown)")]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-        args.out.with_suffix(".json").write_text(json.dumps(
-            {"command": command, "device": hw, "torch": torch.__version__, "date": when, "ratio": ratio,
-             "ratio_of": col, "rows": rows}, indent=1, default=float))
+    title = (f"# Hyperion vs DARTS supernet memory ({suite.name}, batch {args.batch}, order {args.order}, "
+             f"{'fast' if args.fast else 'reference'} supernet)")
+    meta = {"title": title, "command": command, "device": hw, "torch": torch.__version__, "date": when}
+
+    full = full_inner_config(suite.space, DEFAULTS)
+    rows = [{"supernet": "DARTS (full)", "split": "all inner",
+             **measure(suite, full, device, args.batch, args.steps, args.order, args.fast)}]
+    configs = proposals(suite, args.proposals, args.seed, args.trials)
+    if args.save_configs:
+        args.save_configs.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame([{f"config_{k}": v for k, v in c.items()} for c in configs]).to_csv(args.save_configs, index=False)
+    for i, c in enumerate(configs):
+        write(args.out, meta, rows, device, complete=False)
+        split = ",".join(f"{b}={c[f'inner@{b}']}" for b in ("op", "kernel", "activation") if f"inner@{b}" in c)
+        rows.append({"supernet": f"hyperion #{i}", "split": split,
+                     **measure(suite, c, device, args.batch, args.steps, args.order, args.fast)})
+    print(write(args.out, meta, rows, device, complete=True))
     return 0
 
 
+def write(out: Path | None, meta: dict, rows: list[dict], device: torch.device, complete: bool) -> str:
+    """The table and the median ratio; (re)written atomically after every supernet, so a run cut short
+    (a device call's time limit) keeps what it measured, marked incomplete."""
+    table = pd.DataFrame(rows)
+    hyp = table.iloc[1:]
+    col = "peak_mem_mb" if device.type == "cuda" else "supernet_params"
+    ratio = float(hyp[col].median() / table.iloc[0][col]) if len(hyp) else float("nan")
+    lines = [meta["title"], "", f"command: `{meta['command']}`  ", f"device: {meta['device']}, torch {meta['torch']}  ",
+             f"date: {meta['date']}", "", markdown(table), "",
+             f"median Hyperion {col} / full DARTS: **{ratio:.3f}** over {len(hyp)} supernets"
+             + ("" if device.type == "cuda" else " (CPU: no peak-memory counter; parameter ratio shown)")]
+    if not complete:
+        lines += ["", "**Incomplete: the run has not finished (or was cut short) after these rows.**"]
+    text = "\n".join(lines)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        record = {k: v for k, v in meta.items() if k != "title"}
+        for path, body in ((out, text + "\n"), (out.with_suffix(".json"), json.dumps(
+                {**record, "complete": complete, "ratio": ratio, "ratio_of": col, "rows": rows}, indent=1,
+                default=float))):
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(body)
+            tmp.replace(path)
+    return text
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None

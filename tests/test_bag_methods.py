@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
-from test_mo_methods import CONSTANTS, MF_SUITE, params, start
+from test_mo_methods import CONSTANTS, MF_SUITE, drive
 
 from conftest import write_suite
 from hyperion_bench.errors import UserError
@@ -20,24 +18,6 @@ from hyperion_bench.suites import load_suite
 from hyperion_bench.synthetic import objectives
 
 FAST_EHVI = {"raw_samples": "32", "n_local": "32", "mc_samples": "16", "fit_maxiter": "30"}
-
-
-def drive(name: str, suite: Any, n: int, seed: int = 0, fail_every: int = 0, options: dict | None = None):
-    """One worker through the MOScheduler: suggest, complete with the pure ZDT function, repeat."""
-    sched = make_run_scheduler(name, suite=suite, seed=seed, max_trials=n, constants=CONSTANTS, options=options)
-    seen = []
-    for i in range(n + 3):
-        assert sched.ready_to_suggest()  # one worker: never waiting
-        trial = start(sched, i)
-        if trial is None:
-            break
-        config = trial.config
-        seen.append((params(config), config.get("hb_epochs")))
-        if fail_every and i % fail_every == fail_every - 1:
-            sched.on_trial_error(trial)
-        else:
-            sched.on_trial_complete(trial, {"epoch": 1, **objectives(suite, params(config))})
-    return sched, seen
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ def test_quick_run_checks_times_and_writes_markdown_and_json(bench, tmp_path, ca
     assert "Command: `python benchmarks/darts_step.py --quick" in text
     assert text.count("| fast |") == 5 and text.count("PASS") == 5
     meta = json.loads(out.with_suffix(".json").read_text())
-    assert {"command", "device", "torch", "date"} <= set(meta)
+    assert {"command", "device", "torch", "date"} <= set(meta) and meta["complete"] is True
+    assert "Incomplete" not in text
     assert {(r["order"], r["path"]) for r in meta["rows"]} == {(o, p) for o in (1, 2) for p in ("reference", "fast")}
     assert all(r["ms_per_step"] > 0 for r in meta["rows"])
     ops = {(r["path"], r["order"]): r["ops_per_step"] for r in meta["rows"] if r["space"] == "darts-8"}
@@ -60,6 +61,10 @@ def test_bad_options_are_user_errors(bench):
         bench.main(["--quick", "--device", "cpu", "--steps", "0"])
     with pytest.raises(UserError, match="--compile: unknown mode.*nope"):
         bench.main(["--quick", "--device", "cpu", "--compile", "default,nope"])
+    with pytest.raises(UserError, match="--orders"):
+        bench.main(["--quick", "--device", "cpu", "--orders", "3"])
+    with pytest.raises(UserError, match="select no row"):
+        bench.main(["--quick", "--device", "cpu", "--only", "table3-full", "--orders", "2"])
     with pytest.raises(UserError, match="--inputs: unknown shape.*3x32x32"):
         bench.main(["--quick", "--device", "cpu", "--inputs", "3x32x32"])  # --quick's inputs are 3x8x8 and 1x7x7
 

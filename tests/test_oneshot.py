@@ -1,5 +1,8 @@
 """The one-shot half of a trial: what a config hands to DARTS, the supernet it builds, the search's record."""
 
+import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -181,3 +184,19 @@ def test_memory_benchmark_runs_on_the_cpu(tmp_path, capsys):
     assert "DARTS (full)" in text and "25 25 25 25" in text  # Table 3: 25 candidates per edge
     assert "hyperion #0" in text and "no peak-memory counter" in text
     assert (tmp_path / "mem.json").exists()
+    # proposals saved here are measured again from the file (what a GPU machine without syne-tune does)
+    saved = tmp_path / "configs.csv"
+    tiny = ["--device", "cpu", "--steps", "1", "--cells", "1", "--channels", "4", "--batch", "2"]
+    assert bench.main([*tiny, "--proposals", "6", "--save-configs", str(saved), "--out", str(tmp_path / "a.md")]) == 0
+    assert bench.main([*tiny, "--trials", str(saved), "--out", str(tmp_path / "b.md")]) == 0
+    rows = [json.loads((tmp_path / f"{n}.json").read_text())["rows"] for n in "ab"]
+    assert len(rows[0]) > 1
+    assert [(r["split"], r["candidates_per_edge"]) for r in rows[0]] == [(r["split"], r["candidates_per_edge"])
+                                                                         for r in rows[1]]
+    assert json.loads((tmp_path / "b.json").read_text())["complete"] is True
+    # bad input: one line on stderr, exit 2 (a suite error is the CLI's own, tested there)
+    for bad, message in ((["--steps", "0"], "--steps must be at least 1"),
+                         (["--trials", str(tmp_path / "nope.csv")], "no such file")):
+        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "hyperion_memory.py"), "--device", "cpu",
+                               *bad], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr

@@ -14,7 +14,7 @@ alpha and state_dict key of the reference and only changes how a training-mode f
   channels), so the ops still see each edge's own weights;
 * an activation of a source is computed once per kind, not once per candidate;
 * the mixed outputs of all edges leaving a source are one tensor (B, E, C, ...) built by a few
-  fused multiply-adds; a node sums slices of those tensors.
+  fused multiply-adds, split per target by one ``unbind``; a node sums its parts.
 
 Weights are read through the module attributes at forward time (nothing is cached), so
 ``torch.func.functional_call(net, params, (x,))`` (DARTS' second-order step) sees substituted

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The GPU figures issues 3 and 4 still owe, for a session that is lent a GPU (device tool).
+#
+# Call 1 (eager; a few minutes on an H100), from the repository root on the device machine:
+#     bash benchmarks/gpu_owed.sh eager "$OUT"
+# Call 2 (torch.compile of the fast path on the target rows, classic space at 3x32x32, first and second
+# order; each row compiles twice, for its check and for its timing, minutes each):
+#     bash benchmarks/gpu_owed.sh compile "$OUT" reduce-overhead
+# and, if device time is left, the same with "default" (inductor without CUDA graphs).
+# Both need only torch and pandas (preinstalled there); nothing has to be carried. Each command's
+# exit status is printed and the next one still runs (a FAIL in one check must not lose the others).
+# Copy what comes back to results/darts_step/ and results/hyperion-memory/, with the date and device.
+set -u
+usage="usage: gpu_owed.sh eager OUT_DIR | gpu_owed.sh compile OUT_DIR MODE"
+what=${1:-}
+out=${2:-}
+mode=${3:-reduce-overhead}
+if [[ -z "$out" || ( "$what" != eager && "$what" != compile ) ]]; then echo "$usage" >&2; exit 2; fi
+mkdir -p "$out"
+out=$(realpath "$out")
+cd "$(dirname "$0")/.."
+run() { echo "+ $*"; "$@"; echo "exit $? : $1 $2"; }
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu-$what.csv" || true
+case "$what" in
+eager)
+  run python benchmarks/darts_step.py --device cuda --out "$out/darts_step.md"
+  # Hyperion's first 20 proposals on mnist-table3 (seed 0), saved where syne-tune is installed (see
+  # results/hyperion-memory/README.md); the GPU machine has no syne-tune, and needs none to read them
+  proposals=results/hyperion-memory/proposals-seed0.csv
+  run python benchmarks/hyperion_memory.py --device cuda --trials $proposals --out "$out/hyperion_memory.md"
+  run python benchmarks/hyperion_memory.py --device cuda --trials $proposals --fast \
+      --out "$out/hyperion_memory_fast.md"
+  ;;
+compile)
+  run python benchmarks/darts_step.py --device cuda --only darts-8 --inputs 3x32x32 \
+      --compile "$mode" --out "$out/darts_step_compile_$mode.md"
+  ;;
+esac

@@ -413,11 +413,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in selected:
         base = None
         for variant in variants(modes):
-            ok, err, detail = (True, 0.0, "-") if not variant.fast else check(
-                row, scale, device, batch, variant.wrap if variant.compile_mode else None)
-            if variant.compile_mode:
-                torch._dynamo.reset()  # the timed net compiles afresh: its first step shows the compile time
-            t = time_steps(row, scale, device, variant, batch, warmup, steps)
+            try:
+                ok, err, detail = (True, 0.0, "-") if not variant.fast else check(
+                    row, scale, device, batch, variant.wrap if variant.compile_mode else None)
+                if variant.compile_mode:
+                    torch._dynamo.reset()  # the timed net compiles afresh: its first step shows the compile time
+                t = time_steps(row, scale, device, variant, batch, warmup, steps)
+            except Exception as exc:  # noqa: BLE001 - a compiler failure is a result of this row, not the run's end
+                if variant.compile_mode is None:
+                    raise
+                torch._dynamo.reset()
+                message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+                print(f"{row.space} {row.order} {variant.name}: {message}", file=sys.stderr, flush=True)
+                table.append([row.space, "x".join(map(str, row.shape)), str(row.order), variant.name, *["-"] * 6,
+                              f"FAIL ({message.replace('|', '/')})"])
+                records.append({"space": row.space, "input": list(row.shape), "order": row.order,
+                                "path": variant.name, "check": False, "error": message})
+                write(args.out, meta, header, table, records, mem_label, complete=False)
+                continue
             base = t["seconds"] if base is None else base
             peak = t["peak"]
             table.append([row.space, "x".join(map(str, row.shape)), str(row.order), variant.name,

@@ -74,3 +74,29 @@ def test_script_exits_2_with_one_line_on_bad_input():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: --batch must be at least 1, got 0"
+
+
+def test_compiled_rows_are_checked_and_timed(bench, tmp_path, monkeypatch):
+    """--compile's rows, with torch.compile's backend swapped for aot_eager (inductor takes minutes here)."""
+    real = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda net, mode=None: real(net, backend="aot_eager"))
+    out = tmp_path / "c.md"
+    assert bench.main(["--quick", "--device", "cpu", "--threads", "1", "--only", "table3-reduced",
+                       "--compile", "reduce-overhead", "--out", str(out)]) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [r["path"] for r in rows] == ["reference", "fast", "fast+compile:reduce-overhead"]
+    compiled = rows[-1]
+    assert compiled["check"] and compiled["ops_per_step"] is None and compiled["first_step_s"] > 0
+
+
+def test_a_failing_compile_is_a_failed_row_not_the_end_of_the_run(bench, tmp_path, monkeypatch):
+    def broken(net, mode=None):
+        raise RuntimeError("inductor exploded\nsecond line")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    out = tmp_path / "c.md"
+    assert bench.main(["--quick", "--device", "cpu", "--threads", "1", "--only", "table3-reduced",
+                       "--compile", "default,max-autotune", "--out", str(out)]) == 1
+    text = out.read_text()
+    assert text.count("FAIL (RuntimeError: inductor exploded)") == 2 and text.count("PASS") == 1
+    assert "second line" not in text

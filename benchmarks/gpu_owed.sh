@@ -15,6 +15,7 @@ usage="usage: gpu_owed.sh eager OUT_DIR | gpu_owed.sh compile OUT_DIR MODE"
 what=${1:-}
 out=${2:-}
 mode=${3:-reduce-overhead}
+py=${PYTHON:-python3}  # the device image's python3 holds torch
 if [[ -z "$out" || ( "$what" != eager && "$what" != compile ) ]]; then echo "$usage" >&2; exit 2; fi
 mkdir -p "$out"
 out=$(realpath "$out")
@@ -23,16 +24,16 @@ run() { echo "+ $*"; "$@"; echo "exit $? : $1 $2"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu-$what.csv" || true
 case "$what" in
 eager)
-  run python benchmarks/darts_step.py --device cuda --out "$out/darts_step.md"
+  run "$py" benchmarks/darts_step.py --device cuda --out "$out/darts_step.md"
   # Hyperion's first 20 proposals on mnist-table3 (seed 0), saved where syne-tune is installed (see
   # results/hyperion-memory/README.md); the GPU machine has no syne-tune, and needs none to read them
   proposals=results/hyperion-memory/proposals-seed0.csv
-  run python benchmarks/hyperion_memory.py --device cuda --trials $proposals --out "$out/hyperion_memory.md"
-  run python benchmarks/hyperion_memory.py --device cuda --trials $proposals --fast \
+  run "$py" benchmarks/hyperion_memory.py --device cuda --trials $proposals --out "$out/hyperion_memory.md"
+  run "$py" benchmarks/hyperion_memory.py --device cuda --trials $proposals --fast \
       --out "$out/hyperion_memory_fast.md"
   ;;
 compile)
-  run python benchmarks/darts_step.py --device cuda --only darts-8 --inputs 3x32x32 \
+  run "$py" benchmarks/darts_step.py --device cuda --only darts-8 --inputs 3x32x32 \
       --compile "$mode" --out "$out/darts_step_compile_$mode.md"
   ;;
 esac

@@ -106,7 +106,7 @@ ONESHOT: dict[str, tuple[type, Any]] = {
     "a_weight_decay": (float, 1e-3),
     "search_fraction": (float, 0.5),  # at most this share of the remaining wall-clock budget
     "fast": (bool, True),  # the grouped supernet (nn/supernet_fast.py) instead of the reference
-    "compile": (str, ""),  # "" or a torch.compile mode for the supernet (supernet_fast.COMPILE_MODES)
+    "compile": (str, ""),  # "" or a torch.compile mode for the supernet (COMPILE_MODES)
 }
 # torch.compile modes a supernet may run under ([oneshot] compile; benchmarks/darts_step.py --compile)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")

@@ -120,3 +120,24 @@ def test_killing_a_run_keeps_finished_rows_and_rerun_resumes(tmp_path):
     kept = [p for p in trials.parent.parent.iterdir() if p.name.startswith("seed-0.interrupted-")]
     assert len(kept) == 1 and len(pd.read_csv(kept[0] / "trials.csv")) == len(frame)
     assert (trials.parent / "done.json").exists()
+
+
+def test_threads_per_trial_follow_the_usable_cores_not_the_hosts(monkeypatch, tmp_path):
+    from hyperion_bench import runner
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)  # our cpuset
+    real_read = runner.Path.read_text
+
+    def cgroup(path, *args, **kwargs):
+        if str(path) == "/sys/fs/cgroup/cpu.max":
+            return quota
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner.Path, "read_text", cgroup)
+    quota = "max 100000\n"
+    assert runner.usable_cpus() == 4
+    assert runner.threads_per_trial(2, "cpu") == 2 and runner.threads_per_trial(8, "cpu") == 1
+    assert runner.threads_per_trial(1, "cuda") == 1
+    quota = "250000 100000\n"  # docker --cpus 2.5
+    assert runner.usable_cpus() == 2

@@ -11,7 +11,8 @@ full supernet and as a reduced one (kernel fixed per node, 2 of the 5 ops). A st
 ``darts.search_step`` (alpha update on a validation batch, then weight update on a training batch),
 so images/s counts the ``batch`` training images of a step. Before timing a (space, input, order),
 the fast path's loss and gradients (weights and alphas; for second order the hypergradient
-``unrolled_alpha_grads``) are compared with the reference's in fp32 with TF32 off: the "check"
+``unrolled_alpha_grads``) are compared with the reference's on a batch of ``--check-batch`` images
+(default min(batch, 16)) in fp32 with TF32 off: the "check"
 column gives the largest norm-wise relative error over all tensors, PASS below 1e-4. Where fp32
 rounding alone exceeds that (see ``check``: small gradients of tiny networks, DARTS' finite-difference
 Hessian-vector product), the row is compared again in fp64 and the column shows the fp32 error, the
@@ -333,6 +334,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--batch", type=int, default=None, help="images per batch (default 64; 2 with --quick)")
+    p.add_argument("--check-batch", type=int, default=None,
+                   help="images per batch of the correctness check (default min(batch, 16): the check "
+                        "compares functions, and its fp64 pass of a full Table 3 supernet at batch 64 "
+                        "would need tens of GB)")
     p.add_argument("--steps", type=int, default=None, help="timed steps per row (default 10; 1 with --quick)")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps per row (default 3; 0 with --quick)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -355,9 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "cpu" if args.device == "auto" else args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: torch sees no GPU here; use --device cpu or auto")
-    for name in ("batch", "steps", "threads"):
+    for name in ("batch", "check_batch", "steps", "threads"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.warmup is not None and args.warmup < 0:
         raise UserError(f"--warmup must be at least 0, got {args.warmup}")
     if args.threads:
@@ -366,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         PeakMemory.pin_malloc()
     quick = args.quick
     batch = args.batch or (2 if quick else 64)
+    check_batch = args.check_batch or min(batch, 16)
     steps = args.steps or (1 if quick else 10)
     warmup = args.warmup if args.warmup is not None else (0 if quick else 3)
     scale = Scale(cells=3, channels=2, nodes=2) if quick else Scale()
@@ -405,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "device": device_name,
         "torch": torch.__version__,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "batch": batch, "steps": steps, "warmup": warmup, "network": scale.__dict__,
+        "batch": batch, "check_batch": check_batch, "steps": steps, "warmup": warmup, "network": scale.__dict__,
         "cpu_threads": torch.get_num_threads(),
         "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
     }
@@ -415,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for variant in variants(modes):
             try:
                 ok, err, detail = (True, 0.0, "-") if not variant.fast else check(
-                    row, scale, device, batch, variant.wrap if variant.compile_mode else None)
+                    row, scale, device, check_batch, variant.wrap if variant.compile_mode else None)
                 if variant.compile_mode:
                     torch._dynamo.reset()  # the timed net compiles afresh: its first step shows the compile time
                 t = time_steps(row, scale, device, variant, batch, warmup, steps)
@@ -463,7 +469,8 @@ def write(out: Path | None, meta: dict, header: list[str], table: list[list[str]
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     note = (f"Command: `{meta['command']}`  \nDevice: {meta['device']}; torch {meta['torch']}; {meta['date']}  \n"
-            f"Batch {meta['batch']}, {meta['warmup']} warm-up + {meta['steps']} timed steps per row; "
+            f"Batch {meta['batch']} (correctness check: batch {meta['check_batch']}), {meta['warmup']} warm-up + "
+            f"{meta['steps']} timed steps per row; "
             f"network {meta['network']}.  \n"
             f"Memory column: {mem_label} (see the docstring of benchmarks/darts_step.py).\n\n")
     if not complete:

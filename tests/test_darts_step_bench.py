@@ -61,6 +61,8 @@ def test_bad_options_are_user_errors(bench):
         bench.main(["--quick", "--device", "cpu", "--steps", "0"])
     with pytest.raises(UserError, match="--compile: unknown mode.*nope"):
         bench.main(["--quick", "--device", "cpu", "--compile", "default,nope"])
+    with pytest.raises(UserError, match="--check-batch must be at least 1"):
+        bench.main(["--quick", "--device", "cpu", "--check-batch", "0"])
     with pytest.raises(UserError, match="--orders"):
         bench.main(["--quick", "--device", "cpu", "--orders", "3"])
     with pytest.raises(UserError, match="select no row"):

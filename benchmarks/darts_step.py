@@ -57,7 +57,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from hyperion_bench.errors import UserError  # noqa: E402
+from hyperion_bench.atomic import write_text_atomic  # noqa: E402
+from hyperion_bench.errors import UserError, run_script  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step, unrolled_alpha_grads  # noqa: E402
 from hyperion_bench.nn.presets import CLASSIC_DARTS, TABLE3  # noqa: E402
 from hyperion_bench.nn.supernet import Candidate  # noqa: E402
@@ -475,17 +476,10 @@ def write(out: Path | None, meta: dict, header: list[str], table: list[list[str]
             f"Memory column: {mem_label} (see the docstring of benchmarks/darts_step.py).\n\n")
     if not complete:
         note += "**Incomplete: the run has not finished (or was cut short) after these rows.**\n\n"
-    for path, text in ((out, note + markdown(header, table) + "\n"),
-                       (out.with_suffix(".json"),
-                        json.dumps({**meta, "complete": complete, "rows": records}, indent=1) + "\n")):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+    write_text_atomic(out, note + markdown(header, table) + "\n")
+    write_text_atomic(out.with_suffix(".json"),
+                      json.dumps({**meta, "complete": complete, "rows": records}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
+    run_script(main)

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere, installed or not
     sys.path.insert(0, str(ROOT))
 
-from hyperion_bench.errors import UserError  # noqa: E402
+from hyperion_bench.atomic import write_text_atomic  # noqa: E402
+from hyperion_bench.errors import UserError, run_script  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step  # noqa: E402
 from hyperion_bench.oneshot import full_inner_config, make_supernet, needs_search, node_candidates  # noqa: E402
 from hyperion_bench.suites import DEFAULTS, load_suite  # noqa: E402
@@ -179,18 +180,11 @@ def write(out: Path | None, meta: dict, rows: list[dict], device: torch.device, 
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         record = {k: v for k, v in meta.items() if k != "title"}
-        for path, body in ((out, text + "\n"), (out.with_suffix(".json"), json.dumps(
-                {**record, "complete": complete, "ratio": ratio, "ratio_of": col, "rows": rows}, indent=1,
-                default=float))):
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(body)
-            tmp.replace(path)
+        write_text_atomic(out, text + "\n")
+        write_text_atomic(out.with_suffix(".json"), json.dumps(
+            {**record, "complete": complete, "ratio": ratio, "ratio_of": col, "rows": rows}, indent=1, default=float))
     return text
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
+    run_script(main)

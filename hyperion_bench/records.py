@@ -21,6 +21,7 @@ from syne_tune.backend.trial_status import Status, Trial
 from syne_tune.optimizer.scheduler import SchedulerDecision
 from syne_tune.tuner_callback import TunerCallback
 
+from hyperion_bench.atomic import write_text_atomic
 from hyperion_bench.trial import ERROR_TAG, split_config
 
 TRIALS_FILE = "trials.csv"
@@ -37,9 +38,7 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, default=str))
 
 
 def _clean_metrics(result: dict[str, Any]) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def test_a_busy_worker_exits_when_its_run_is_killed(tmp_path):
     os.mkfifo(fifo)
     parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path), str(fifo)], stdout=subprocess.PIPE,
                               text=True)
+    worker = None
     try:
         worker = int(parent.stdout.readline())
         time.sleep(2.0)  # the worker imports, asks for the signal and blocks on its job
@@ -50,7 +51,7 @@ def test_a_busy_worker_exits_when_its_run_is_killed(tmp_path):
         assert gone(worker), "the busy worker outlived its run"
     finally:
         parent.kill()
-        if "worker" in locals() and not gone(worker):
+        if worker is not None and not gone(worker):
             os.kill(worker, signal.SIGKILL)
 
 

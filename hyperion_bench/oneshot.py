@@ -19,19 +19,22 @@ to the inner loop).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from typing import Any
 
 import torch
 
+from hyperion_bench.errors import UserError
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.supernet import Candidate, SuperNetwork, dedupe
 from hyperion_bench.space import NODE_SEP
-from hyperion_bench.suites import Suite
+from hyperion_bench.suites import INNER_OPTIMIZERS, Suite
 
 INNER_PREFIX = "inner@"
+INNER_OPTIMIZER = "inner_optimizer"  # config key: which one-shot optimiser searches (suites.INNER_OPTIMIZERS)
 SUBSET_SEP = "|"
 CELL_FUSION = ("op", "kernel", "activation")  # the fusion parameters that form a candidate operation
 
@@ -94,21 +97,36 @@ def needs_search(suite: Suite, config: dict[str, Any]) -> bool:
     return suite.family == "cell" and any(len(c) > 1 for c in node_candidates(suite, config))
 
 
-def darts_settings(suite: Suite) -> DartsSettings:
+def inner_optimizer(config: dict[str, Any]) -> str:
+    """The config's one-shot optimiser; a config without the key (DARTS' own, Hyperion's default) means DARTS."""
+    name = str(config.get(INNER_OPTIMIZER, "darts"))
+    if name not in INNER_OPTIMIZERS:
+        raise UserError(f"config {INNER_OPTIMIZER}={name!r}: must be one of {', '.join(INNER_OPTIMIZERS)}")
+    return name
+
+
+def darts_settings(suite: Suite, optimizer: str = "darts") -> DartsSettings:
+    """DARTS' loop settings from the suite's [oneshot]; for hyperDARTS its [hyperdarts] learning rates and
+    first order (the hypernetwork makes the architecture gradient exact: nothing to unroll)."""
     o = suite.oneshot
-    return DartsSettings(epochs=o["epochs"], batch_size=o["batch_size"], order=o["order"], w_lr=o["w_lr"],
-                         w_lr_min=o["w_lr_min"], w_momentum=o["w_momentum"], w_weight_decay=o["w_weight_decay"],
-                         grad_clip=o["grad_clip"], a_lr=o["a_lr"], a_weight_decay=o["a_weight_decay"])
+    s = DartsSettings(epochs=o["epochs"], batch_size=o["batch_size"], order=o["order"], w_lr=o["w_lr"],
+                      w_lr_min=o["w_lr_min"], w_momentum=o["w_momentum"], w_weight_decay=o["w_weight_decay"],
+                      grad_clip=o["grad_clip"], a_lr=o["a_lr"], a_weight_decay=o["a_weight_decay"])
+    if optimizer == "hyperdarts":
+        h = suite.hyperdarts
+        s = dataclasses.replace(s, order=1, w_lr=h["w_lr"], w_lr_min=h["w_lr_min"], a_lr=h["a_lr"])
+    return s
 
 
 def make_supernet(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...], n_classes: int,
-                  candidates: list[list[Candidate]]) -> SuperNetwork:
-    """The reduced supernet: the suite's stem and cell stack, ``candidates`` on every edge of node j."""
+                  candidates: list[list[Candidate]], compile: bool = True) -> SuperNetwork:
+    """The reduced supernet: the suite's stem and cell stack, ``candidates`` on every edge of node j
+    (compiled per ``[oneshot] compile`` unless ``compile`` is False)."""
     from hyperion_bench.nn.supernet_fast import make_supernet as build  # the one reference/fast switch
 
     return build(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
                  channels=int(suite.setting(config, "channels")), stem_multiplier=suite.network["stem_multiplier"],
-                 fast=suite.oneshot["fast"], compile_mode=suite.oneshot["compile"] or None)
+                 fast=suite.oneshot["fast"], compile_mode=(suite.oneshot["compile"] or None) if compile else None)
 
 
 def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
@@ -143,25 +161,37 @@ def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
 
 def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.Tensor, n_classes: int,
                seed: int, deadline: float | None) -> tuple[Genotype, dict[str, Any]]:
-    """Build the reduced supernet, run DARTS on (x, y) (already on the device), derive the genotype.
+    """Build the reduced supernet, run the config's one-shot optimiser (DARTS, or hyperDARTS with the
+    suite's [hyperdarts]) on (x, y) (already on the device), derive the genotype.
 
-    Returns the genotype and what a trial records about its search: candidates per edge, supernet size,
-    search time, epochs, final search loss and the search's peak GPU memory.
+    Returns the genotype and what a trial records about its search: the optimiser, candidates per edge,
+    the trained parameter count (hyperDARTS: its hypernetwork's), search time, epochs, final search loss
+    and the search's peak GPU memory.
     """
     if x.device.type == "cuda":  # the search's own peak: supernet, optimiser state and activations
         torch.cuda.synchronize(x.device)
         base = torch.cuda.memory_allocated(x.device)
         torch.cuda.reset_peak_memory_stats(x.device)
     candidates = node_candidates(suite, config)
-    net = make_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates).to(x.device)
-    settings = darts_settings(suite)
+    optimizer = inner_optimizer(config)
+    hyper = optimizer == "hyperdarts"
+    net = make_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates, compile=not hyper).to(x.device)
+    settings = darts_settings(suite, optimizer)
     weight = suite.objectives.weighted_sum.get("n_params", 0.0)
-    penalty = expected_size_penalty(net, weight) if weight else None
+    penalty = expected_size_penalty(net, weight) if weight else None  # sizes counted before hyperDARTS takes them
+    if hyper:
+        from hyperion_bench.nn.hyperdarts import HyperSuperNetwork
+
+        h = suite.hyperdarts
+        net = HyperSuperNetwork(net, h["hypernet"], h["hidden"] or None).to(x.device)
+        if suite.oneshot["compile"]:
+            net = torch.compile(net, mode=suite.oneshot["compile"])
     if deadline is not None:  # at most search_fraction of what is left of the (method, seed) budget
         deadline = time.time() + suite.oneshot["search_fraction"] * max(deadline - time.time(), 0.0)
     info = search(net, x, y, settings, seed=seed, deadline=deadline, alpha_penalty=penalty)
     per_edge = net.candidates_per_edge()
     info.update(
+        inner_optimizer=optimizer,
         candidates_per_edge=" ".join(str(c) for c in per_edge),
         max_candidates_per_edge=max(per_edge),
         supernet_n_params=sum(p.numel() for p in net.weights()),

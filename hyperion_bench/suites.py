@@ -115,6 +115,19 @@ HYPERION: dict[str, tuple[type, Any]] = {
     "n_init": (int, 5),  # random initial trials (Algorithm 1)
     "n_m": (int, 1),  # values the outer loop sets per node for a fusion parameter it owns
     "max_candidates": (int, 0),  # a split whose supernet has more candidates per edge is invalid; 0 = no cap
+    "inner": (str, "darts"),  # the inner one-shot optimiser: one of INNER_OPTIMIZERS
+}
+# The one-shot optimisers a trial's inner loop can run (oneshot.py; the config's "inner_optimizer").
+INNER_OPTIMIZERS = ("darts", "hyperdarts")
+# hyperDARTS' own settings (nn/hyperdarts.py), the report's hyperDARTS-2 (seeds/hyperdarts-report.md,
+# Table 1); hyperDARTS-1 is hypernet = "linear", w_lr = 0.05, a_lr = 6e-4. Epochs, batch size, momentum,
+# weight decays and the gradient clip are [oneshot]'s, the same as DARTS' (both are DARTS' values).
+HYPERDARTS: dict[str, tuple[type, Any]] = {
+    "hypernet": (str, "mlp"),  # "mlp" (hidden layer + sigmoid) or "linear"
+    "hidden": (int, 0),  # the mlp's hidden width; 0 = half the hypernetwork's input (112 -> 56)
+    "w_lr": (float, 0.075),  # SGD on the hypernetwork (and stem, preprocessing, classifier)
+    "w_lr_min": (float, 0.0),  # the cosine schedule anneals to zero (report, Sec. 4.8.1)
+    "a_lr": (float, 9e-4),  # Adam on the alphas
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -163,6 +176,7 @@ class Suite:
     max_epochs: int
     oneshot: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in ONESHOT.items()})
     hyperion: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERION.items()})
+    hyperdarts: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERDARTS.items()})
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def setting(self, config: dict[str, Any], name: str) -> Any:
@@ -233,7 +247,7 @@ class _Parser:
 
     def suite(self) -> Suite:
         top = {"suite", "data", "network", "training", "params", "objectives", "budget", "baselines", "oneshot",
-               "hyperion"}
+               "hyperion", "hyperdarts"}
         for k in self.raw:
             if k not in top:
                 raise self.fail(k, f"unknown table (allowed: {', '.join(sorted(top))})")
@@ -347,6 +361,19 @@ class _Parser:
         for k, low in (("n_init", 0), ("n_m", 1), ("max_candidates", 0)):
             if hyperion[k] < low:
                 raise self.fail(f"hyperion.{k}", f"must be at least {low}, got {hyperion[k]}")
+        if hyperion["inner"] not in INNER_OPTIMIZERS:
+            raise self.fail("hyperion.inner", f"must be one of {', '.join(INNER_OPTIMIZERS)}, "
+                                              f"got {hyperion['inner']!r}")
+        hyperdarts = self.settings_table("hyperdarts", HYPERDARTS)
+        if hyperdarts["hypernet"] not in ("mlp", "linear"):
+            raise self.fail("hyperdarts.hypernet", f"must be \"mlp\" or \"linear\", got {hyperdarts['hypernet']!r}")
+        if hyperdarts["hidden"] < 0:
+            raise self.fail("hyperdarts.hidden", f"must be at least 0, got {hyperdarts['hidden']}")
+        for k in ("w_lr", "a_lr"):
+            if hyperdarts[k] <= 0:
+                raise self.fail(f"hyperdarts.{k}", f"must be positive, got {hyperdarts[k]}")
+        if not 0 <= hyperdarts["w_lr_min"] <= hyperdarts["w_lr"]:
+            raise self.fail("hyperdarts.w_lr_min", f"must lie in [0, w_lr], got {hyperdarts['w_lr_min']}")
 
         name = self.typed(meta, "suite", "name", (str,), self.path.stem)
         if "baselines" in self.raw:  # [baselines.<method>]: per-suite meta-parameter overrides
@@ -372,11 +399,12 @@ class _Parser:
             max_epochs=max_epochs,
             oneshot=oneshot,
             hyperion=hyperion,
+            hyperdarts=hyperdarts,
             raw=self.raw,
         )
 
     def settings_table(self, key: str, spec: dict[str, tuple[type, Any]]) -> dict[str, Any]:
-        """An optional table of typed settings with defaults ([oneshot], [hyperion])."""
+        """An optional table of typed settings with defaults ([oneshot], [hyperion], [hyperdarts])."""
         table = self.table(self.raw, key, set(spec))
         out = {}
         for name, (typ, default) in spec.items():

@@ -30,9 +30,10 @@ SPACE = JointSpace(
 METRIC = "weighted_sum"
 CONSTANTS = {"hb_suite": "x.toml", "hb_seed": 3, "hb_device": "cpu"}
 TARGET = np.full(len(SPACE.flat), 0.3)
-# the flat-space multi-trial methods; darts and hyperion hand parameters to the inner loop (their
+# the flat-space multi-trial methods; darts, hyperdarts and hyperion hand parameters to the inner loop (their
 # configs are not points of the flat space) and are tested in test_oneshot.py / test_hyperion.py
-ALL = sorted(name for name, info in METHODS.items() if not info.multi_objective and name not in ("darts", "hyperion"))
+ONE_SHOT = ("darts", "hyperdarts", "hyperion")
+ALL = sorted(name for name, info in METHODS.items() if not info.multi_objective and name not in ONE_SHOT)
 
 
 def objective(config: dict[str, Any]) -> float:

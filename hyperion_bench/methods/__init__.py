@@ -59,6 +59,12 @@ def _darts(**kw: Any) -> TrialScheduler:
     return DartsScheduler(**kw)
 
 
+def _hyperdarts(**kw: Any) -> TrialScheduler:
+    from hyperion_bench.methods.darts import HyperDartsScheduler
+
+    return HyperDartsScheduler(**kw)
+
+
 def _hyperion(**kw: Any) -> TrialScheduler:
     from hyperion_bench.methods.hyperion import HyperionScheduler
 
@@ -128,6 +134,8 @@ METHODS: dict[str, MethodInfo] = {
         MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)", _blendsearch),
         MethodInfo("darts", "DARTS, Liu et al. 2019: one full one-shot search per seed (suite's [oneshot])",
                    _darts),
+        MethodInfo("hyperdarts", "hyperDARTS, Mah 2023: DARTS whose cell weights a hypernetwork of the alphas "
+                   "generates (suite's [oneshot] and [hyperdarts])", _hyperdarts),
         MethodInfo("hyperion", "Hyperion: outer --outer optimiser (default tpe) fused with inner DARTS "
                    "(Algorithm 1; suite's [hyperion])", _hyperion),
         *MO_METHODS,

@@ -1,4 +1,4 @@
-"""DARTS (Liu et al., ICLR 2019) as a method of the harness: one one-shot run per seed.
+"""DARTS (Liu et al., ICLR 2019) and hyperDARTS as methods of the harness: one one-shot run per seed.
 
 Why a scheduler at all: so that DARTS is judged like every other method, through the same trial body
 (``evaluate``), budget accounting and records. Its single config hands every cell-level (fusion)
@@ -7,6 +7,10 @@ parameter to the inner loop with all of the suite's choices (``inner@op``, ``inn
 table), derives the genotype and trains the derived network. DARTS cannot search pipeline or macro
 parameters: they sit at the space's default point (:meth:`JointSpace.default_point`), the same for every
 seed. The search stops early when the (method, seed)'s wall-clock budget would run out.
+
+hyperDARTS (seeds/hyperdarts-report.md) is the same run with ``inner_optimizer = "hyperdarts"`` in the
+config: the supernet's cell weights come from a hypernetwork of the alphas (``nn/hyperdarts.py``), with
+the suite's ``[hyperdarts]`` settings and the same ``[oneshot]`` epochs, batch and budget share as DARTS.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from typing import Any
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods._ask_tell import AskTellScheduler
-from hyperion_bench.oneshot import INNER_PREFIX, full_inner_config
+from hyperion_bench.oneshot import INNER_OPTIMIZER, INNER_PREFIX, full_inner_config
 
 
 class DartsScheduler(AskTellScheduler):
     """Suggests one config per seed (the full one-shot search), then nothing: one run, as DARTS does."""
+
+    method = "darts"
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -27,7 +33,9 @@ class DartsScheduler(AskTellScheduler):
 
         self.config = full_inner_config(self.space, DEFAULTS)
         if not any(k.startswith(INNER_PREFIX) for k in self.config):
-            raise UserError("method darts needs a cell suite with fusion parameters (op, kernel, activation)")
+            raise UserError(f"method {self.method} needs a cell suite with fusion parameters (op, kernel, activation)")
+        if self.method != "darts":  # DARTS' configs carry no key, as before it existed
+            self.config[INNER_OPTIMIZER] = self.method
 
     def ask(self, key: int) -> dict[str, Any] | None:
         return dict(self.config) if key == 0 else None
@@ -37,3 +45,9 @@ class DartsScheduler(AskTellScheduler):
 
     def finalise(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
         return config  # not a point of the flat space: the inner loop owns the fusion parameters
+
+
+class HyperDartsScheduler(DartsScheduler):
+    """hyperDARTS: the same single full one-shot run, with the hypernetwork supernet."""
+
+    method = "hyperdarts"

@@ -5,7 +5,8 @@ loop: a Syne Tune scheduler whose configs carry, besides pipeline values, a *spl
 (fusion) parameters between the outer and the inner optimiser, per-node values for the parameters kept
 outside, and a *sub-search-space* (multi-hot subset) for those handed inside. ``evaluate`` (the same for
 every method, :mod:`hyperion_bench.oneshot`) builds the reduced supernet such a config describes, runs
-DARTS on it, derives, trains and evaluates; nothing Hyperion-specific happens inside a trial.
+DARTS on it (or hyperDARTS, with ``[hyperion] inner = "hyperdarts"``: such configs carry
+``inner_optimizer``), derives, trains and evaluates; nothing Hyperion-specific happens inside a trial.
 
 The learners of Algorithm 1 are separate optimisers of the chosen outer kind (random, TPE, anneal,
 BlendSearch), each over its own space and with its own history H_x of (its part of the config, e_t):
@@ -40,8 +41,9 @@ import numpy as np
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods._ask_tell import AskTellScheduler
-from hyperion_bench.oneshot import CELL_FUSION, INNER_PREFIX, encode_subset
+from hyperion_bench.oneshot import CELL_FUSION, INNER_OPTIMIZER, INNER_PREFIX, encode_subset
 from hyperion_bench.space import EDGES, NODE_SEP, JointSpace, Param, edge_choices
+from hyperion_bench.suites import INNER_OPTIMIZERS
 
 OUTER, INNER = "outer", "inner"
 SPLIT_PREFIX = "split@"
@@ -114,11 +116,15 @@ class Learner:
 
 
 class HyperionScheduler(AskTellScheduler):
-    def __init__(self, outer: str = "tpe", n_init: int = 5, n_m: int = 1, max_candidates: int = 0, **kwargs: Any):
+    def __init__(self, outer: str = "tpe", n_init: int = 5, n_m: int = 1, max_candidates: int = 0,
+                 inner: str = "darts", **kwargs: Any):
         super().__init__(**kwargs)
         if outer not in OUTER_KINDS:
             raise UserError(f"unknown outer optimiser {outer!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
+        if inner not in INNER_OPTIMIZERS:
+            raise UserError(f"unknown inner optimiser {inner!r} for hyperion; known: {', '.join(INNER_OPTIMIZERS)}")
         self.outer, self.n_init, self.n_m, self.max_candidates = outer, n_init, n_m, max_candidates
+        self.inner = inner
         space = self.space
         self.fusion = [p for p in space.params if p.role == "fusion" and p.name in CELL_FUSION]
         if not self.fusion:
@@ -217,6 +223,8 @@ class HyperionScheduler(AskTellScheduler):
                 config.update(values)
                 parts["arch.m"].update(values)
                 used.append(self.arch[p.name])
+        if subsets and self.inner != "darts":  # DARTS' configs carry no key, as before hyperDARTS existed
+            config[INNER_OPTIMIZER] = self.inner
         if not subsets:  # nothing inside: the outer loop fixes the whole cell, inputs included
             edges = self.edges.propose(key, random_phase)
             config.update(edges)
@@ -240,7 +248,7 @@ class HyperionScheduler(AskTellScheduler):
             self.histories[name].append((part, value))
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "outer": self.outer, "n_init": self.n_init, "n_m": self.n_m,
+        return {**super().metadata(), "outer": self.outer, "inner": self.inner, "n_init": self.n_init, "n_m": self.n_m,
                 "max_candidates": self.max_candidates, "discarded_proposals": self.n_discarded,
                 "repaired_subspaces": self.n_repaired,
                 "fallback_splits": self.n_fallbacks}

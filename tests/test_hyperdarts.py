@@ -250,3 +250,15 @@ def test_hyperion_hands_hyperdarts_the_configs_that_search(suite):
     with pytest.raises(UserError, match="inner optimiser"):
         make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=0, max_trials=None,
                        constants={}, options={**suite.hyperion, "inner": "enas"})
+
+
+def test_one_dimensional_supernets_get_their_weights_from_the_hypernetwork_too(tiny_signals):
+    torch.manual_seed(0)
+    net = make_supernet((1, 40), 3, CANDIDATES, cells=3, channels=4)
+    conv1d = {n for n, p in net.named_parameters() if ".edges." in n and p.dim() == 3}
+    hyper = HyperSuperNetwork(net, "linear")
+    assert conv1d and set(hyper.generated_weights()) == conv1d
+    x, y = tiny_signals.x_train[:8], tiny_signals.y_train[:8]
+    loss = F.cross_entropy(hyper(x), y)
+    grads = torch.autograd.grad(loss, hyper.arch_parameters() + list(hyper.heads.parameters()))
+    assert all(g.abs().sum() > 0 for g in grads)

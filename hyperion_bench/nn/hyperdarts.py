@@ -6,8 +6,9 @@ with the cell weights a function of the alphas, w = w_phi(alpha), the validation
 through the mixing softmax *and* through the weights, and plain backprop gives that whole (response)
 gradient (eq. 21-22), so there is no unrolled step and no Hessian-vector product. The search loop is
 DARTS' first-order step unchanged (Algorithm 2: alphas by Adam on a validation batch, then the
-hypernetwork weights phi by SGD on a training batch); :class:`HyperSuperNetwork` only changes what
-"the weights" are.
+hypernetwork weights phi by SGD on a training batch; the report's code runs the two updates the other
+way round, we follow the algorithm as printed); :class:`HyperSuperNetwork` only changes what "the
+weights" are.
 
 Layout, as the report's reference code builds it (MYY99/Projects, ``ops.HyperConv2d``):
 

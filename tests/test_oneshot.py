@@ -76,7 +76,8 @@ def test_the_built_supernet_has_exactly_the_candidates_the_config_asks_for(suite
     assert net(torch.randn(2, 1, 8, 8)).shape == (2, 3)
 
 
-def test_a_search_under_torch_compile_follows_the_eager_one(suite, monkeypatch):
+@pytest.mark.parametrize("optimizer", ["darts", "hyperdarts"])
+def test_a_search_under_torch_compile_follows_the_eager_one(suite, monkeypatch, optimizer):
     """[oneshot] compile: the supernet runs the whole DARTS search through torch.compile. The mode is
     recorded and the backend swapped for aot_eager (dynamo + AOTAutograd, no inductor code generation,
     which takes minutes on two cores); benchmarks/darts_step.py --compile checks inductor itself."""
@@ -89,8 +90,8 @@ def test_a_search_under_torch_compile_follows_the_eager_one(suite, monkeypatch):
         return real(net, backend="aot_eager")
 
     monkeypatch.setattr(torch, "compile", compile_spy)
-    config = {**OUTER, "inner@op": "conv|skip|max_pool"}
-    del config["op@0"], config["op@1"]
+    config = {**OUTER, "inner@op": "conv|skip|max_pool", "inner_optimizer": optimizer}  # hyperdarts: the
+    del config["op@0"], config["op@1"]  # hypernetwork and the supernet it feeds are compiled as one module
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(32, 1, 8, 8, generator=g), torch.arange(32) % 3
     torch.manual_seed(1)  # the supernet's initial weights

@@ -137,7 +137,7 @@ METHODS: dict[str, MethodInfo] = {
         MethodInfo("hyperdarts", "hyperDARTS, Mah 2023: DARTS whose cell weights a hypernetwork of the alphas "
                    "generates (suite's [oneshot] and [hyperdarts])", _hyperdarts),
         MethodInfo("hyperion", "Hyperion: outer --outer optimiser (default tpe) fused with inner DARTS "
-                   "(Algorithm 1; suite's [hyperion])", _hyperion),
+                   "or hyperDARTS (Algorithm 1; suite's [hyperion])", _hyperion),
         *MO_METHODS,
     )
 }

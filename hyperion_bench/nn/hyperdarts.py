@@ -73,8 +73,8 @@ class HeadGroup(nn.Module):
         """(n, numel): every head's output for the input vector ``a``."""
         if not self.hidden:
             return torch.addmv(self.b2.flatten(), self.w2.flatten(0, 1), a).view_as(self.b2)
-        h = torch.sigmoid(torch.baddbmm(self.b1.unsqueeze(2), self.w1, a.expand(len(self.w1), -1).unsqueeze(2)))
-        return torch.baddbmm(self.b2.unsqueeze(2), self.w2, h).squeeze(2)
+        h = torch.sigmoid(torch.addmv(self.b1.flatten(), self.w1.flatten(0, 1), a).view_as(self.b1))  # (n, hidden)
+        return torch.baddbmm(self.b2.unsqueeze(2), self.w2, h.unsqueeze(2)).squeeze(2)
 
 
 class HyperSuperNetwork(nn.Module):

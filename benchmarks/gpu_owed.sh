@@ -7,16 +7,18 @@
 # order; each row compiles twice, for its check and for its timing, minutes each):
 #     bash benchmarks/gpu_owed.sh compile "$OUT" reduce-overhead
 # and, if device time is left, the same with "default" (inductor without CUDA graphs).
+# Optional call 3 (no issue owes it): hyperDARTS' step next to DARTS' (classic space, first order):
+#     bash benchmarks/gpu_owed.sh hyperdarts "$OUT"
 # Both need only torch and pandas (preinstalled there); nothing has to be carried. Each command's
 # exit status is printed and the next one still runs (a FAIL in one check must not lose the others).
 # Copy what comes back to results/darts_step/ and results/hyperion-memory/, with the date and device.
 set -u
-usage="usage: gpu_owed.sh eager OUT_DIR | gpu_owed.sh compile OUT_DIR MODE"
+usage="usage: gpu_owed.sh eager OUT_DIR | gpu_owed.sh compile OUT_DIR MODE | gpu_owed.sh hyperdarts OUT_DIR"
 what=${1:-}
 out=${2:-}
 mode=${3:-reduce-overhead}
 py=${PYTHON:-python3}  # the device image's python3 holds torch
-if [[ -z "$out" || ( "$what" != eager && "$what" != compile ) ]]; then echo "$usage" >&2; exit 2; fi
+if [[ -z "$out" || ( "$what" != eager && "$what" != compile && "$what" != hyperdarts ) ]]; then echo "$usage" >&2; exit 2; fi
 mkdir -p "$out"
 out=$(realpath "$out")
 cd "$(dirname "$0")/.."
@@ -35,5 +37,9 @@ eager)
 compile)
   run "$py" benchmarks/darts_step.py --device cuda --only darts-8 --inputs 3x32x32 \
       --compile "$mode" --out "$out/darts_step_compile_$mode.md"
+  ;;
+hyperdarts)
+  run "$py" benchmarks/darts_step.py --device cuda --only darts-8 --orders 1 --hyperdarts \
+      --out "$out/darts_step_hyperdarts.md"
   ;;
 esac

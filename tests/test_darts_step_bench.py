@@ -102,3 +102,13 @@ def test_a_failing_compile_is_a_failed_row_not_the_end_of_the_run(bench, tmp_pat
     text = out.read_text()
     assert text.count("FAIL (RuntimeError: inductor exploded)") == 2 and text.count("PASS") == 1
     assert "second line" not in text
+
+
+def test_hyperdarts_rows_are_first_order_checked_and_timed(bench, tmp_path):
+    out = tmp_path / "hyper.md"
+    assert bench.main(["--quick", "--device", "cpu", "--threads", "1", "--only", "darts-8", "--inputs", "1x7x7",
+                       "--hyperdarts", "--out", str(out)]) == 0
+    records = json.loads(out.with_suffix(".json").read_text())["rows"]
+    hyper = [r for r in records if r["path"] == "fast+hyperdarts"]
+    assert [r["order"] for r in hyper] == [1]  # no second order: its architecture gradient is exact
+    assert hyper[0]["check"] and hyper[0]["max_rel_err_fp32"] < 1e-4 and hyper[0]["ms_per_step"] > 0

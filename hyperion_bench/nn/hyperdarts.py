@@ -113,6 +113,8 @@ class HyperSuperNetwork(nn.Module):
             key = f"{'reduce' if reduction else 'normal'}_{numel}"
             self.heads[key] = HeadGroup(len(members), numel, n_in[reduction], width)
             self._plan.append((key, reduction, [m[0] for m in members], [m[1] for m in members]))
+        alpha = net.alphas_normal[0]
+        self.heads.to(device=alpha.device, dtype=alpha.dtype)  # where the supernet already is
 
     # -- what DARTS' loop needs -------------------------------------------------------------------
     def arch_parameters(self) -> list[nn.Parameter]:

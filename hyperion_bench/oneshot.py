@@ -14,7 +14,8 @@ e.g. a skip is a skip whatever its kernel). If every node ends with one candidat
 built directly (``edges@j`` picks each node's inputs); otherwise a supernet with exactly those
 candidates is searched with DARTS, whose derivation picks the edges and ops, and the derived network
 is trained by ``evaluate`` like any other (Hyperion, Algorithm 1; standalone DARTS hands everything
-to the inner loop).
+to the inner loop). ``inner_optimizer = "hyperdarts"`` in the config runs hyperDARTS on that supernet
+instead (``nn/hyperdarts.py``); without the key the inner loop is DARTS.
 """
 
 from __future__ import annotations

@@ -29,46 +29,16 @@ class MethodInfo:
     multi_objective: bool = False
 
 
-def _random(**kw: Any) -> TrialScheduler:
-    from hyperion_bench.methods.random_search import RandomSearchScheduler
+def _lazy(module: str, cls: str) -> Callable[..., TrialScheduler]:
+    """A factory for the scheduler class ``cls`` of ``hyperion_bench/methods/<module>.py``, imported only
+    when a scheduler is made (so listing methods imports no optimisation library)."""
 
-    return RandomSearchScheduler(**kw)
+    def factory(**kw: Any) -> TrialScheduler:
+        import importlib
 
+        return getattr(importlib.import_module(f"hyperion_bench.methods.{module}"), cls)(**kw)
 
-def _tpe(**kw: Any) -> TrialScheduler:
-    from hyperion_bench.methods.tpe import TPEScheduler
-
-    return TPEScheduler(**kw)
-
-
-def _anneal(**kw: Any) -> TrialScheduler:
-    from hyperion_bench.methods.anneal import AnnealScheduler
-
-    return AnnealScheduler(**kw)
-
-
-def _blendsearch(**kw: Any) -> TrialScheduler:
-    from hyperion_bench.methods.blendsearch import BlendSearchScheduler
-
-    return BlendSearchScheduler(**kw)
-
-
-def _darts(**kw: Any) -> TrialScheduler:
-    from hyperion_bench.methods.darts import DartsScheduler
-
-    return DartsScheduler(**kw)
-
-
-def _hyperdarts(**kw: Any) -> TrialScheduler:
-    from hyperion_bench.methods.darts import HyperDartsScheduler
-
-    return HyperDartsScheduler(**kw)
-
-
-def _hyperion(**kw: Any) -> TrialScheduler:
-    from hyperion_bench.methods.hyperion import HyperionScheduler
-
-    return HyperionScheduler(**kw)
+    return factory
 
 
 def _mo_optimizer(module: str, cls: str) -> Callable[..., TrialScheduler]:
@@ -90,17 +60,6 @@ def _mo_optimizer(module: str, cls: str) -> Callable[..., TrialScheduler]:
     return factory
 
 
-def _mo_reference(module: str, cls: str) -> Callable[..., TrialScheduler]:
-    """A factory for a library MO scheduler adapter (MOASHA, MO-REA, Optuna samplers)."""
-
-    def factory(**kw: Any) -> TrialScheduler:
-        import importlib
-
-        return getattr(importlib.import_module(f"hyperion_bench.methods.{module}"), cls)(**kw)
-
-    return factory
-
-
 _BAG = "bag of baselines, Guerrero-Viu et al. 2021"
 MO_METHODS = (
     MethodInfo("mo-random", f"multi-objective random search ({_BAG})", _mo_optimizer("mo_random", "MORandom"),
@@ -116,7 +75,7 @@ MO_METHODS = (
     MethodInfo("bulk-and-cut", f"BULK & CUT: network morphisms, pruning + distillation, BO ({_BAG})",
                _mo_optimizer("bulk_and_cut", "BulkAndCut"), True),
     MethodInfo("moasha", "MOASHA, Schmucker et al. 2021 (Syne Tune, reference row)",
-               _mo_reference("mo_reference", "MOASHAScheduler"), True),
+               _lazy("mo_reference", "MOASHAScheduler"), True),
     MethodInfo("mo-rea", "multi-objective regularized evolution (Syne Tune, reference row)",
                _mo_optimizer("mo_reference", "MORegularizedEvolution"), True),
     MethodInfo("motpe", "MOTPE, Ozaki et al. 2020 (Optuna TPESampler, reference row)",
@@ -128,16 +87,20 @@ MO_METHODS = (
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in (
-        MethodInfo("random", "random search, Bergstra & Bengio 2012 (Syne Tune domains, seeded)", _random),
-        MethodInfo("tpe", "TPE, Bergstra et al. 2011 (Optuna TPESampler, constant liar)", _tpe),
-        MethodInfo("anneal", "annealing, hyperopt, Bergstra et al. 2013 (hyperopt.anneal)", _anneal),
-        MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)", _blendsearch),
+        MethodInfo("random", "random search, Bergstra & Bengio 2012 (Syne Tune domains, seeded)",
+                   _lazy("random_search", "RandomSearchScheduler")),
+        MethodInfo("tpe", "TPE, Bergstra et al. 2011 (Optuna TPESampler, constant liar)",
+                   _lazy("tpe", "TPEScheduler")),
+        MethodInfo("anneal", "annealing, hyperopt, Bergstra et al. 2013 (hyperopt.anneal)",
+                   _lazy("anneal", "AnnealScheduler")),
+        MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)",
+                   _lazy("blendsearch", "BlendSearchScheduler")),
         MethodInfo("darts", "DARTS, Liu et al. 2019: one full one-shot search per seed (suite's [oneshot])",
-                   _darts),
+                   _lazy("darts", "DartsScheduler")),
         MethodInfo("hyperdarts", "hyperDARTS, Mah 2023: DARTS whose cell weights a hypernetwork of the alphas "
-                   "generates (suite's [oneshot] and [hyperdarts])", _hyperdarts),
+                   "generates (suite's [oneshot] and [hyperdarts])", _lazy("darts", "HyperDartsScheduler")),
         MethodInfo("hyperion", "Hyperion: outer --outer optimiser (default tpe) fused with inner DARTS "
-                   "or hyperDARTS (Algorithm 1; suite's [hyperion])", _hyperion),
+                   "or hyperDARTS (Algorithm 1; suite's [hyperion])", _lazy("hyperion", "HyperionScheduler")),
         *MO_METHODS,
     )
 }

@@ -184,7 +184,8 @@ def gradients(net: torch.nn.Module, order: int, xt: torch.Tensor, yt: torch.Tens
     """Loss, gradients w.r.t. every parameter (weights and alphas) and, for order 2, the hypergradient."""
     net.train()
     loss = F.cross_entropy(net(xt), yt)
-    out = [loss, *torch.autograd.grad(loss, list(net.parameters()))]
+    # copies: under torch.compile(mode="reduce-overhead") the next forward may overwrite CUDA-graph outputs
+    out = [t.detach().clone() for t in (loss, *torch.autograd.grad(loss, list(net.parameters())))]
     if order == 2:
         w_opt = make_optimizers(net, DartsSettings(order=2), 10)[0]
         out += unrolled_alpha_grads(net, w_opt, w_opt.param_groups[0]["lr"], xt, yt, xv, yv)

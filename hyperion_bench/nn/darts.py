@@ -80,14 +80,16 @@ def unrolled_alpha_grads(net: SuperNetwork, w_opt: torch.optim.SGD, xi: float, x
     dw = grad_wp_and_a[: len(weights)]
     da = grad_wp_and_a[len(weights):]
 
-    # Hessian-vector product by central differences
+    # Hessian-vector product by central differences. Both shifted weight sets and a copy of da are made
+    # before the next forward: under torch.compile(mode="reduce-overhead") each forward starts a new
+    # CUDA-graph iteration, which may overwrite the previous graphs' outputs (dw, da).
     norm = torch.sqrt(sum((d.detach() ** 2).sum() for d in dw))
     eps = eps_scale / max(float(norm), 1e-12)
-    hess = []
-    for sign in (1.0, -1.0):
-        shifted = {names[id(w)]: w.detach() + sign * eps * d for w, d in zip(weights, dw, strict=True)}
-        shifted.update({names[id(a)]: a for a in alphas})
-        hess.append(torch.autograd.grad(_loss(net, shifted, xt, yt), alphas))
+    da = [g.clone() for g in da]
+    shifted = [{**{names[id(w)]: w.detach() + sign * eps * d for w, d in zip(weights, dw, strict=True)},
+                **{names[id(a)]: a for a in alphas}} for sign in (1.0, -1.0)]
+    del dw, grad_wp_and_a
+    hess = [torch.autograd.grad(_loss(net, params, xt, yt), alphas) for params in shifted]
     return [a - xi * (gp - gm) / (2 * eps) for a, gp, gm in zip(da, hess[0], hess[1], strict=True)]
 
 

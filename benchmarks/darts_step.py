@@ -313,13 +313,15 @@ def sync(device: torch.device) -> None:
 def time_steps(row: Row, scale: Scale, device: torch.device, variant: Variant, batch: int, warmup: int,
                steps: int) -> dict:
     """Mean seconds per search step (warm-up excluded), the first step's seconds (a compiled variant
-    compiles there), peak memory in MiB and, for eager variants, the operators one step dispatches."""
+    compiles there), peak memory in MiB, the parameters the weight optimiser trains (hyperDARTS: its
+    hypernetwork's) and, for eager variants, the operators one step dispatches."""
     ref_net, fast_net = build_pair(row, scale, device, seed=0)
     net = variant.wrap(fast_net if variant.fast else ref_net)
     del ref_net, fast_net
     net.train()
     s = DartsSettings(order=row.order)
     w_opt, a_opt, _ = make_optimizers(net, s, 1000)
+    params = sum(p.numel() for group in w_opt.param_groups for p in group["params"])
     xt, yt, xv, yv = data(row, batch, device, seed=3)
     memory = PeakMemory(device)
     memory.start()
@@ -345,7 +347,7 @@ def time_steps(row: Row, scale: Scale, device: torch.device, variant: Variant, b
     del net, w_opt, a_opt
     if variant.compile_mode is not None:
         torch._dynamo.reset()  # free the compiled graphs (and CUDA-graph pools) before the next row
-    return {"seconds": seconds, "first_s": first, "peak": peak, "ops": ops}
+    return {"seconds": seconds, "first_s": first, "peak": peak, "ops": ops, "params": params}
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -435,8 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
         f"{cpu_model()}, {torch.get_num_threads()} torch threads")
     mem_label = "peak MiB (cuda max allocated)" if device.type == "cuda" else "peak MiB (CPU: RSS rise)"
-    header = ["space", "input", "order", "path", "ms/step", "images/s", mem_label, "ops/step", "first step s",
-              "speed-up", "check"]
+    header = ["space", "input", "order", "path", "trained params", "ms/step", "images/s", mem_label, "ops/step",
+              "first step s", "speed-up", "check"]
     meta = {
         "command": "python benchmarks/darts_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "device": device_name,
@@ -462,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 torch._dynamo.reset()
                 message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
                 print(f"{row.space} {row.order} {variant.name}: {message}", file=sys.stderr, flush=True)
-                table.append([row.space, "x".join(map(str, row.shape)), str(row.order), variant.name, *["-"] * 6,
+                table.append([row.space, "x".join(map(str, row.shape)), str(row.order), variant.name, *["-"] * 7,
                               f"FAIL ({message.replace('|', '/')})"])
                 records.append({"space": row.space, "input": list(row.shape), "order": row.order,
                                 "path": variant.name, "check": False, "error": message})
@@ -471,12 +473,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             base = t["seconds"] if base is None else base
             peak = t["peak"]
             table.append([row.space, "x".join(map(str, row.shape)), str(row.order), variant.name,
-                          f"{t['seconds'] * 1e3:.1f}", f"{batch / t['seconds']:.1f}",
+                          f"{t['params'] / 1e6:.2f} M", f"{t['seconds'] * 1e3:.1f}", f"{batch / t['seconds']:.1f}",
                           "n/a" if peak is None else f"{peak:.0f}", "-" if t["ops"] is None else str(t["ops"]),
                           "-" if t["first_s"] is None else f"{t['first_s']:.1f}", f"{base / t['seconds']:.2f}x",
                           f"{'PASS' if ok else 'FAIL'} ({detail})" if variant.fast else "-"])
             records.append({"space": row.space, "input": list(row.shape), "order": row.order, "path": variant.name,
-                            "ms_per_step": t["seconds"] * 1e3, "images_per_s": batch / t["seconds"],
+                            "trained_params": t["params"], "ms_per_step": t["seconds"] * 1e3,
+                            "images_per_s": batch / t["seconds"],
                             "peak_mib": peak, "ops_per_step": t["ops"], "first_step_s": t["first_s"],
                             "max_rel_err_fp32": err, "check": ok, "check_detail": detail})
             print(" | ".join(table[-1]), flush=True)

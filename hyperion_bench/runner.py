@@ -182,6 +182,9 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
         "hb_download": settings.download,
         # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
         "hb_deadline": time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
+        # the budget and result folder, for MO optimisers that plan by time or keep files (MOContext)
+        "hb_wallclock_s": settings.budget.wallclock_s or 0,
+        "hb_folder": str(folder),
     }
     extra = own_settings(method, settings)
     scheduler = make_run_scheduler(method, suite=suite, seed=seed, max_trials=settings.budget.max_trials,

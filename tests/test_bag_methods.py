@@ -255,3 +255,17 @@ def test_lr_gp_lower_confidence_bound_finds_the_good_learning_rate():
     for lr in np.linspace(0.0, 1.0, 12):
         gp.add(features, lr, (lr - 0.7) ** 2)  # best lr at 0.7 of the log range
     assert abs(gp.choose(features) - 0.7) < 0.1
+
+
+def test_bulk_and_cut_takes_budget_and_folder_from_the_runs_constants(tmp_path):
+    """The runner passes the wall-clock budget and the (method, seed) folder; checkpoints go below it and
+    the phases follow the wall clock (half the budget gone: phase 1, growing)."""
+    suite = load_suite(write_suite(tmp_path, FLOWERS_LIKE))
+    constants = {**CONSTANTS, "hb_wallclock_s": 100.0, "hb_folder": str(tmp_path / "run")}
+    sched = make_run_scheduler("bulk-and-cut", suite=suite, seed=0, max_trials=None, constants=constants)
+    opt = sched.optimizer
+    assert opt.context.wallclock_s == 100.0 and opt.context.folder == str(tmp_path / "run")
+    suggestion = opt.ask(0)
+    assert suggestion.meta["save_checkpoint"] == str(tmp_path / "run" / "checkpoints" / "trial-0.pt")
+    opt.started -= 50.0
+    assert opt.progress() == pytest.approx(0.5, abs=0.01) and opt.phase() == 1

@@ -52,7 +52,8 @@ class MOSuggestion:
 @dataclass
 class MOContext:
     """What an optimiser may know about the problem beyond the space: objective names, the reference
-    point, the trial budget, the data's shape, and the objectives computable without training."""
+    point, the trial and wall-clock budgets, the data's shape, the objectives computable without
+    training, and the (method, seed)'s result folder (for methods that keep files, e.g. checkpoints)."""
 
     objective_names: list[str]
     reference_point: list[float]
@@ -61,6 +62,8 @@ class MOContext:
     n_classes: int | None = None
     cheap: Callable[[dict[str, Any]], dict[str, float] | None] | None = None
     suite: Any = None  # the Suite (optional: tests build contexts without one)
+    wallclock_s: float | None = None  # the (method, seed)'s wall-clock budget, when it has one
+    folder: str | None = None  # the (method, seed)'s result folder, when the runner runs it
 
     def cheap_objectives(self, config: dict[str, Any]) -> dict[str, float] | None:
         """The objectives (by name, a subset of ``objective_names``) known exactly from ``config``
@@ -74,14 +77,15 @@ class MOContext:
         return values or None
 
     @classmethod
-    def for_suite(cls, suite: Any, max_trials: int | None = None, data_dir: str | None = None) -> MOContext:
+    def for_suite(cls, suite: Any, max_trials: int | None = None, data_dir: str | None = None,
+                  wallclock_s: float | None = None, folder: str | None = None) -> MOContext:
         from hyperion_bench.methods._cheap import cheap_function
 
         shape = _data_shape(suite, data_dir)
         objectives = suite.objectives
         return cls(objective_names=list(objectives.pareto), reference_point=list(objectives.reference_point),
                    max_trials=max_trials, in_shape=shape[0] if shape else None, n_classes=shape[1] if shape else None,
-                   cheap=cheap_function(suite, shape), suite=suite)
+                   cheap=cheap_function(suite, shape), suite=suite, wallclock_s=wallclock_s, folder=folder)
 
 
 def _data_shape(suite: Any, data_dir: str | None) -> tuple[tuple[int, ...], int] | None:
@@ -154,7 +158,9 @@ class MOScheduler(TrialScheduler):
         self.constants, self.settings = dict(constants), dict(settings)
         self.names = list(suite.objectives.pareto)
         if context is None:
-            context = MOContext.for_suite(suite, max_trials, constants.get("hb_data_dir") or None)
+            context = MOContext.for_suite(suite, max_trials, constants.get("hb_data_dir") or None,
+                                          wallclock_s=constants.get("hb_wallclock_s") or None,
+                                          folder=constants.get("hb_folder") or None)
         self.optimizer = optimizer_cls(space=suite.space, n_objectives=len(self.names), seed=seed,
                                        min_epochs=suite.min_epochs, max_epochs=suite.max_epochs,
                                        settings=self.settings, context=context)

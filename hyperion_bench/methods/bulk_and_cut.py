@@ -33,8 +33,6 @@ Only the plain CNN family is supported; other suites are rejected with a UserErr
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 import time
 import warnings
@@ -44,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from hyperion_bench.errors import UserError
-from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
+from hyperion_bench.methods._mo_base import MOContext, MOOptimizer, MOSuggestion
 from hyperion_bench.metrics import nondominated_ranks
 
 DEFAULTS: dict[str, Any] = {
@@ -95,9 +93,9 @@ class LrGP:
 
 class BulkAndCut(MOOptimizer):
     def __init__(self, space: Any, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
-                 settings: dict[str, Any], context: Any):
+                 settings: dict[str, Any], context: MOContext):
         super().__init__(space, n_objectives, seed, min_epochs, max_epochs, settings, context)
-        suite = getattr(context, "suite", None)
+        suite = context.suite
         family = getattr(suite, "family", None)
         if family not in (None, "plain_cnn") or any(k not in space.names for k in PLAIN_CNN_KEYS):
             raise UserError(f"method 'bulk-and-cut' needs the plain_cnn network family with n_conv_l and n_fc_l "
@@ -108,12 +106,12 @@ class BulkAndCut(MOOptimizer):
         assert len(phases) == 3 and abs(phases.sum() - 1.0) < 1e-6, f"bad phase fractions {phases}"
         self.bounds = np.cumsum(phases)[:2]
         self.rng = np.random.default_rng(seed)
-        self.wallclock_s: float | None = getattr(context, "wallclock_s", None)  # else read at the first ask
-        self.max_trials = getattr(context, "max_trials", None)
+        self.wallclock_s = context.wallclock_s  # the phases follow the wall clock when there is one
+        self.max_trials = context.max_trials
         self.has_lr = "lr" in space.names
         gp_args = (float(self.opts["kappa"]), int(self.opts["n_lr_candidates"]), int(self.opts["min_gp_points"]))
         self.gps = [LrGP(*gp_args, self.rng), LrGP(*gp_args, self.rng)]  # phases 1-2, phase 3
-        self.folder: Path | None = None  # resolved at the first ask, when the run's folder exists
+        self.folder: Path | None = None  # made at the first ask
         self.started: float | None = None
         self.n_asked = 0
         self.asked: dict[int, dict[str, Any]] = {}
@@ -135,8 +133,7 @@ class BulkAndCut(MOOptimizer):
     def ask(self, key: int) -> MOSuggestion | None:
         if self.started is None:
             self.started = time.monotonic()
-            self.folder = _checkpoint_folder(self.context)
-            self.wallclock_s = self.wallclock_s or _run_wallclock(self.folder.parent)
+            self.folder = Path(self.context.folder or tempfile.mkdtemp(prefix="bulk-and-cut-")) / "checkpoints"
         phase = self.phase()
         parent = self.choose_parent(bulk=phase == 1) if phase > 0 else None
         checkpoint = str(Path(self.folder) / f"trial-{key}.pt")
@@ -238,21 +235,3 @@ def pareto_epsilon_greedy(pool: list[dict[str, Any]], epsilon: float, rng: np.ra
 
 def _config_depth(space: Any, config: dict[str, Any]) -> int:
     return int(config.get("n_conv_l", 0)) + int(config.get("n_fc_l", 0)) + 1
-
-
-def _run_wallclock(folder: Path) -> float | None:
-    """The run's wall-clock budget from the ``metadata.json`` the runner writes before the Tuner starts
-    (``MOContext`` carries the trial budget but not the wall-clock one)."""
-    try:
-        return json.loads((folder / "metadata.json").read_text())["budget"]["wallclock_s"] or None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _checkpoint_folder(context: Any) -> Path:
-    """``<result folder of the (method, seed)>/checkpoints``: the context's folder, else Syne Tune's."""
-    base = None
-    for attr in ("folder", "run_dir", "result_dir", "out_dir"):
-        base = base or getattr(context, attr, None)
-    base = base or os.environ.get("SYNETUNE_FOLDER") or tempfile.mkdtemp(prefix="bulk-and-cut-")
-    return Path(base) / "checkpoints"

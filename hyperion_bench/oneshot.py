@@ -175,18 +175,17 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         torch.cuda.reset_peak_memory_stats(x.device)
     candidates = node_candidates(suite, config)
     optimizer = inner_optimizer(config)
-    hyper = optimizer == "hyperdarts"
-    net = make_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates, compile=not hyper).to(x.device)
+    net = make_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates, compile=False).to(x.device)
     settings = darts_settings(suite, optimizer)
     weight = suite.objectives.weighted_sum.get("n_params", 0.0)
     penalty = expected_size_penalty(net, weight) if weight else None  # sizes counted before hyperDARTS takes them
-    if hyper:
+    if optimizer == "hyperdarts":  # its heads (on the supernet's device) generate the cell weights
         from hyperion_bench.nn.hyperdarts import HyperSuperNetwork
 
         h = suite.hyperdarts
-        net = HyperSuperNetwork(net, h["hypernet"], h["hidden"] or None).to(x.device)
-        if suite.oneshot["compile"]:
-            net = torch.compile(net, mode=suite.oneshot["compile"])
+        net = HyperSuperNetwork(net, h["hypernet"], h["hidden"] or None)
+    if suite.oneshot["compile"]:  # the whole module the search drives (hyperDARTS: heads and supernet as one)
+        net = torch.compile(net, mode=suite.oneshot["compile"])
     if deadline is not None:  # at most search_fraction of what is left of the (method, seed) budget
         deadline = time.time() + suite.oneshot["search_fraction"] * max(deadline - time.time(), 0.0)
     info = search(net, x, y, settings, seed=seed, deadline=deadline, alpha_penalty=penalty)

@@ -10,12 +10,16 @@ one of two ways:
   subset of the suite's choices) that the supernet offers on every edge.
 
 A node's candidates are the product of its values of every fusion parameter (equivalent ones merged,
-e.g. a skip is a skip whatever its kernel). If every node ends with one candidate, the network is
-built directly (``edges@j`` picks each node's inputs); otherwise a supernet with exactly those
-candidates is searched with DARTS, whose derivation picks the edges and ops, and the derived network
-is trained by ``evaluate`` like any other (Hyperion, Algorithm 1; standalone DARTS hands everything
-to the inner loop). ``inner_optimizer = "hyperdarts"`` in the config runs hyperDARTS on that supernet
-instead (``nn/hyperdarts.py``); without the key the inner loop is DARTS.
+e.g. a skip is a skip whatever its kernel). A trial **searches** when its config hands anything inside
+(any ``inner@`` key, even a one-value subset: DARTS still picks each node's two inputs among all
+earlier states, Algorithm 1) or gives some node several values of a parameter (``n_m > 1``): then a
+supernet with exactly those candidates is searched with DARTS, whose derivation picks the edges and
+ops, and the derived network is trained by ``evaluate`` like any other (Hyperion, Algorithm 1;
+standalone DARTS hands everything to the inner loop). Otherwise the network is built directly and
+``edges@j`` must pick each node's inputs. Which it is depends on the config's keys alone
+(:func:`searches`), so the method that wrote the config and the trial that runs it agree.
+``inner_optimizer = "hyperdarts"`` in the config runs hyperDARTS on that supernet instead
+(``nn/hyperdarts.py``); without the key the inner loop is DARTS.
 """
 
 from __future__ import annotations
@@ -93,9 +97,26 @@ def node_candidates(suite: Suite, config: dict[str, Any]) -> list[list[Candidate
     return out
 
 
+def searches(config: dict[str, Any]) -> bool:
+    """Whether a cell config runs the inner loop: it hands a parameter inside (``inner@<param>``, whatever
+    the subset's size), or sets some node's parameter to several different values (``<param>@j.k``).
+
+    Why keys, not candidate counts: on 37ca364 a one-value subset (``inner@op = "dil_conv"``) left one
+    candidate per node, so nothing was searched and the network was built from defaults. A scheduler
+    (Hyperion) calls this on the config it writes to decide whether the config also needs ``edges@j``
+    and the inner optimiser; the trial calls it through :func:`needs_search`: one rule for both."""
+    if any(k.startswith(INNER_PREFIX) for k in config):
+        return True
+    for key, value in config.items():
+        base, sep, extra = key.rpartition(".")
+        if sep and extra.isdigit() and NODE_SEP in base and base in config and config[base] != value:
+            return True
+    return False
+
+
 def needs_search(suite: Suite, config: dict[str, Any]) -> bool:
-    """True when some node has more than one candidate: the trial runs the inner DARTS loop."""
-    return suite.family == "cell" and any(len(c) > 1 for c in node_candidates(suite, config))
+    """True when a cell suite's trial runs the inner one-shot loop (see :func:`searches`)."""
+    return suite.family == "cell" and searches(config)
 
 
 def inner_optimizer(config: dict[str, Any]) -> str:
@@ -166,8 +187,9 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
     suite's [hyperdarts]) on (x, y) (already on the device), derive the genotype.
 
     Returns the genotype and what a trial records about its search: the optimiser, candidates per edge,
-    the trained parameter count (hyperDARTS: its hypernetwork's), search time, epochs, final search loss
-    and the search's peak GPU memory.
+    the trained parameter count (hyperDARTS: its hypernetwork's), search time, epochs, final search loss,
+    the peak tensor memory of one search step (``search_peak_tensor_mb``, any device) and the search's
+    peak GPU memory.
     """
     if x.device.type == "cuda":  # the search's own peak: supernet, optimiser state and activations
         torch.cuda.synchronize(x.device)
@@ -188,7 +210,9 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         net = torch.compile(net, mode=suite.oneshot["compile"])
     if deadline is not None:  # at most search_fraction of what is left of the (method, seed) budget
         deadline = time.time() + suite.oneshot["search_fraction"] * max(deadline - time.time(), 0.0)
-    info = search(net, x, y, settings, seed=seed, deadline=deadline, alpha_penalty=penalty)
+    # one step's peak tensor memory on any device (memory.py); a compiled module is not tracked (dynamo)
+    info = search(net, x, y, settings, seed=seed, deadline=deadline, alpha_penalty=penalty,
+                  track_memory=not suite.oneshot["compile"])
     per_edge = net.candidates_per_edge()
     info.update(
         inner_optimizer=optimizer,

@@ -179,17 +179,31 @@ class Suite:
     hyperdarts: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERDARTS.items()})
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
+    def searched(self, name: str) -> bool:
+        """Whether the suite's space searches ``name`` (so every config must carry a value for it)."""
+        return any(p.name == name for p in self.space.params)
+
     def setting(self, config: dict[str, Any], name: str) -> Any:
-        """The value a trial uses: searched in ``config``, else fixed by the suite, else default."""
+        """The value a trial uses: searched in ``config``, else fixed by the suite, else default.
+
+        A searched parameter missing from the config raises KeyError: a default there would train
+        something the method never proposed (the issue-12 defect: Hyperion trials built with op "conv")."""
         if name in config:
             return config[name]
+        if self.searched(name):
+            raise KeyError(f"config sets no value for {name}, which suite {self.name} searches")
         if name in self.fixed:
             return self.fixed[name]
         return DEFAULTS[name]
 
     def node_setting(self, config: dict[str, Any], name: str, node: int) -> Any:
+        """Cell node ``node``'s value of fusion parameter ``name`` (``op@2``); a searched one must be set."""
         key = f"{name}@{node}"
-        return config[key] if key in config else self.setting(config, name)
+        if key in config:
+            return config[key]
+        if self.searched(name):
+            raise KeyError(f"config sets no value for {key}, which suite {self.name} searches per node")
+        return self.setting(config, name)
 
 
 def list_suites() -> list[str]:

@@ -35,7 +35,8 @@ def build_network(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...
         return model, None
     if genotype is None:
         genotype = genotype_from_config(
-            config, suite.network["nodes"], lambda name, j: suite.node_setting(config, name, j)
+            config, suite.network["nodes"], lambda name, j: suite.node_setting(config, name, j),
+            edges_searched=bool(suite.space.fusion_bases()),
         )
     model = CellNetwork(
         in_shape,

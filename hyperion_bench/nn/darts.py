@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from hyperion_bench.memory import step_peak_mb
 from hyperion_bench.nn.supernet import SuperNetwork
 
 
@@ -128,10 +129,15 @@ class SearchDiverged(RuntimeError):
 
 def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings, seed: int = 0,
            deadline: float | None = None, on_epoch: Callable[[int, float], None] | None = None,
-           alpha_penalty: Callable[[], torch.Tensor] | None = None) -> dict:
+           alpha_penalty: Callable[[], torch.Tensor] | None = None, track_memory: bool = False) -> dict:
     """Run the DARTS search on (x, y) (already on the device). Returns losses and timing.
 
     ``deadline`` (a ``time.time()`` value) ends the search early so a trial respects the wall clock.
+    ``track_memory``: the search's second step (the first with optimiser state, as every later step;
+    the only step of a one-step search) runs under :func:`hyperion_bench.memory.step_peak_mb`; its peak
+    tensor MiB is ``search_peak_tensor_mb`` and its time ``search_tracked_step_s`` (part of
+    ``search_s``: the tracker's overhead is visible). The deadline does not cut a search before that
+    step, so every search records it (at most one step past the deadline).
     """
     gen = torch.Generator(device=x.device)
     gen.manual_seed(seed)
@@ -144,6 +150,8 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
     net.train()
     started = time.time()
     epoch_losses = []
+    tracked = {"search_peak_tensor_mb": float("nan"), "search_tracked_step_s": 0.0} if track_memory else {}
+    n_steps, track_at = 0, (min(1, s.epochs * steps - 1) if track_memory else -1)
     for epoch in range(1, s.epochs + 1):
         ot = torch.randperm(half, device=x.device, generator=gen)
         ov = torch.randperm(xv.shape[0], device=x.device, generator=gen)
@@ -151,18 +159,30 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
         done = 0
         for i in range(steps):
             it, iv = ot[i * batch:(i + 1) * batch], ov[i * batch:(i + 1) * batch]
-            total += search_step(net, w_opt, a_opt, s, xt[it], yt[it], xv[iv], yv[iv], alpha_penalty)
+
+            def step(it: torch.Tensor = it, iv: torch.Tensor = iv) -> torch.Tensor:  # batches count as the step's
+                return search_step(net, w_opt, a_opt, s, xt[it], yt[it], xv[iv], yv[iv], alpha_penalty)
+
+            if n_steps == track_at:
+                t = time.time()
+                loss, tracked["search_peak_tensor_mb"] = step_peak_mb(step, net, w_opt, a_opt)
+                tracked["search_tracked_step_s"] = time.time() - t
+            else:
+                loss = step()
+            total += loss
             sched.step()
             done += 1
-            if deadline is not None and time.time() > deadline:  # a partial last epoch still counts
-                break
+            n_steps += 1
+            if deadline is not None and time.time() > deadline and n_steps > track_at:  # a partial last epoch
+                break  # still counts
         loss = total.item() / done
         if not math.isfinite(loss):
             raise SearchDiverged(f"supernet training loss became {loss} in search epoch {epoch}")
         epoch_losses.append(loss)
         if on_epoch is not None:
             on_epoch(epoch, loss)
-        if deadline is not None and time.time() > deadline:
+        if deadline is not None and time.time() > deadline and n_steps > track_at:
             break
     return {"search_epochs": len(epoch_losses), "search_steps": (len(epoch_losses) - 1) * steps + done,
-            "search_loss": epoch_losses[-1] if epoch_losses else float("nan"), "search_s": time.time() - started}
+            "search_loss": epoch_losses[-1] if epoch_losses else float("nan"), "search_s": time.time() - started,
+            **tracked}

@@ -62,12 +62,18 @@ class Genotype:
         return Genotype(cell(raw["normal"]), None if raw["reduce"] is None else cell(raw["reduce"]))
 
 
-def genotype_from_config(config: dict[str, Any], nodes: int, setting: Any) -> Genotype:
-    """Per-node values -> genotype. ``setting(name, node)`` resolves searched vs. fixed values."""
+def genotype_from_config(config: dict[str, Any], nodes: int, setting: Any, edges_searched: bool = True) -> Genotype:
+    """Per-node values -> genotype. ``setting(name, node)`` resolves searched vs. fixed values.
+
+    ``edges_searched``: the space generates ``edges@j`` (any cell suite with fusion parameters), so a
+    config without it is an error (KeyError), not a chain; only a cell without searched fusion
+    parameters is wired as the chain (0, 1), (1, 2), ..."""
     cell = []
     for j in range(nodes):
         edges = config.get(f"edges@{j}")
-        sources = parse_edges(edges) if edges is not None else (j, j + 1)  # default: a chain
+        if edges is None and edges_searched:
+            raise KeyError(f"config sets no value for edges@{j}: a cell that is not searched needs its inputs")
+        sources = parse_edges(edges) if edges is not None else (j, j + 1)  # no fusion parameter: a chain
         op, kernel, act = setting("op", j), int(setting("kernel", j)), setting("activation", j)
         cell.append(tuple(Edge(s, op, kernel, act) for s in sources))
     return Genotype(tuple(cell))

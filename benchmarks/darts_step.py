@@ -48,7 +48,6 @@ import ctypes
 import datetime as dt
 import gc
 import json
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -65,6 +64,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from hyperion_bench.atomic import write_text_atomic  # noqa: E402
 from hyperion_bench.errors import UserError, run_script  # noqa: E402
+from hyperion_bench.hardware import cpu_model  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step, unrolled_alpha_grads  # noqa: E402
 from hyperion_bench.nn.hyperdarts import HyperSuperNetwork  # noqa: E402
 from hyperion_bench.nn.presets import CLASSIC_DARTS, TABLE3  # noqa: E402
@@ -351,14 +351,6 @@ def time_steps(row: Row, scale: Scale, device: torch.device, variant: Variant, b
 
 
 # -- the run ------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        return f"{names[0]} ({len(names)} logical CPUs)"
-    except (OSError, IndexError):
-        return f"{platform.machine()} CPU"
-
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])

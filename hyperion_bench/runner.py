@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hyperion_bench.errors import UserError
+from hyperion_bench.hardware import cpu_model
 from hyperion_bench.records import TrialRecorder, write_json_atomic
 from hyperion_bench.suites import Suite
 
@@ -82,6 +83,7 @@ def hardware(device: str) -> dict[str, Any]:
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable_cpus(),
         "device": device,

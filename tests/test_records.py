@@ -61,6 +61,36 @@ def test_completed_with_nan_objective_is_a_failure(tmp_path):
     assert pd.read_csv(tmp_path / TRIALS_FILE).loc[0, "status"] == "failed"
 
 
+def test_a_trial_that_reports_an_epoch_then_fails_is_failed_and_not_counted(tmp_path):
+    rec = TrialRecorder(tmp_path / "s" / "m" / "seed-0")
+    rec.folder.mkdir(parents=True)
+    rec.on_tuning_start(FakeTuner([f"{ERROR_TAG} RuntimeError: CUDA out of memory\n"]))
+    for i in range(2):
+        rec.on_start_trial(trial(i))
+    rec.on_trial_result(trial(0), Status.in_progress, result(0.4, 1), "CONTINUE")
+    rec.on_trial_result(trial(1), Status.in_progress, result(0.1, 1), "CONTINUE")  # better, then crashes
+    rec.on_trial_complete(trial(0), result(0.4, 1))
+    rec.on_fetch_status_results({1: (trial(1), Status.failed)}, [])
+    rec.on_fetch_status_results({1: (trial(1), Status.failed)}, [])  # seen again: still one row
+    frame = pd.read_csv(rec.folder / TRIALS_FILE)
+    assert list(frame["status"]) == ["completed", "failed"]
+    assert frame.loc[1, "error"] == "RuntimeError: CUDA out of memory"
+    assert frame.loc[1, "weighted_sum"] == 0.1 and frame.loc[1, "epoch"] == 1  # its last report is kept
+    table = summary_table(load_trials(tmp_path), warn=False).iloc[0]
+    assert table.n_failed == 1 and table.n_trials == 2
+    assert table.best_weighted_sum_mean == 0.4  # the crashed trial's 0.1 is not a result
+
+
+def test_a_trial_stopped_by_the_scheduler_is_completed_at_its_epoch(tmp_path):
+    rec = TrialRecorder(tmp_path)
+    rec.on_tuning_start(FakeTuner([]))
+    rec.on_start_trial(trial(0))
+    rec.on_trial_result(trial(0), Status.in_progress, result(0.6, 1), "STOP")
+    frame = pd.read_csv(tmp_path / TRIALS_FILE)
+    assert frame.loc[0, "status"] == "completed" and bool(frame.loc[0, "scheduler_stopped"])
+    assert frame.loc[0, "weighted_sum"] == 0.6
+
+
 def test_atomic_write_leaves_no_temp_file_and_replaces(tmp_path):
     path = tmp_path / TRIALS_FILE
     write_csv_atomic(pd.DataFrame({"a": [1]}), path)

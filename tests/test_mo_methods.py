@@ -259,6 +259,61 @@ def test_shemoa_survival_drops_the_smallest_contributor_of_a_front(mf_suite):
         tuple(p) for i, p in enumerate(points.tolist()) if i != smallest)
 
 
+def test_shemoa_schedule_waits_and_refills(mf_suite):
+    opt = make_shemoa(mf_suite, 70)  # mu 8; stages at 1, 2, 4 epochs with 40, 20, 10 evaluations
+    assert (opt.mu, opt.stage_evals) == (8, [40, 20, 10])
+    assert opt.metadata() == {"population": 8, "n_fe_planned": 70, "budgets": [1, 2, 4],
+                              "stage_evaluations": [40, 20, 10]}
+    y = iter(np.random.default_rng(1).random((200, 2)))
+    first = [opt.ask(k) for k in range(8)]
+    assert all(s.epochs == 1 for s in first) and opt.ask(8) is None  # evolution waits for the population
+    for k in range(2):
+        opt.tell(k, next(y), {})
+    for k in range(2, 8):
+        opt.tell(k, None, {})  # six failed: two members are enough to breed from
+    s = opt.ask(8)
+    assert opt.pending[8][0] == "child" and s.epochs == 1
+    opt.tell(8, next(y), {})
+    assert len(opt.population) == 3  # below mu: nobody leaves
+    key, log = 9, []
+    while len(log) < 70:
+        s = opt.ask(key)
+        log.append((s.epochs, opt.pending[key][0]))
+        opt.tell(key, next(y), {})
+        key += 1
+    epochs = [e for e, _ in log]
+    assert epochs.count(1) == 40 - 9 and epochs.count(2) == 20 and epochs.count(4) == 70 - 31 - 20
+    # each later stage starts by re-evaluating its survivors, then breeds; the last stage goes on
+    assert [k for e, k in log if e == 2][:8] == ["init"] * 8 and [k for e, k in log if e == 2][8:] == ["child"] * 12
+    last = [k for e, k in log if e == 4]
+    assert last[:8] == ["init"] * 8 and set(last[8:]) == {"child"}
+    assert len(opt.population) == opt.mu
+
+
+def test_shemoa_refills_when_fewer_than_two_survive(mf_suite):
+    opt = make_shemoa(mf_suite, 70)
+    for k in range(8):
+        opt.ask(k)
+    opt.tell(0, np.array([0.5, 0.5]), {})
+    for k in range(1, 8):
+        opt.tell(k, None, {})
+    opt.ask(8)
+    assert opt.pending[8][0] == "init"  # one member cannot breed: a random config instead
+
+
+def test_shemoa_tournament_picks_distinct_members(mf_suite):
+    opt = make_shemoa(mf_suite, 70, tournament_size=3)
+    for k, y in enumerate([(1.0, 1.0), (2.0, 2.0)]):
+        opt.ask(k)
+        opt.tell(k, np.array(y), {})
+    for k in range(2, 8):
+        opt.ask(k)
+        opt.tell(k, None, {})
+    pos = np.array([0, 1])  # member 0 ranks first
+    # a 3-way tournament among two members sees both (no repeats) and the better one always wins
+    assert all(opt._tournament(pos) is opt.population[0] for _ in range(40))
+
+
 def test_shemoa_removes_a_dominated_child(mf_suite):
     opt = make_shemoa(mf_suite, 150, population=4, min_population=4)
     for k in range(4):

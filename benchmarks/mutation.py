@@ -128,31 +128,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "results" / "mutation")
     ap.add_argument("--workdir", type=Path, help="scratch copy (default /tmp/hb-mutation-<tag>)")
     ap.add_argument("--max-children", type=int, default=1, help="mutants tested in parallel (default 1)")
+    ap.add_argument("--collect", type=Path, help="only read the verdicts of an earlier (possibly interrupted) run "
+                                                 "in this scratch copy; mutants never run count as not_checked")
+    ap.add_argument("--note", default="", help="with --collect: how that run was started (code, command, time)")
     args = ap.parse_args(argv)
 
     names = [m.strip() for m in args.modules.split(",") if m.strip()]
     unknown = [m for m in names if m not in MODULES]
     if unknown:
         ap.error(f"unknown module(s) {unknown}; choose from {', '.join(MODULES)}")
-    work = args.workdir or Path(f"/tmp/hb-mutation-{args.tag}")
-    code = snapshot(args.rev, work)
+    work = args.collect or args.workdir or Path(f"/tmp/hb-mutation-{args.tag}")
     files = [MODULES[m][0] for m in names]
-    tests = sorted({f"tests/{t}" for m in names for t in MODULES[m][1] if (work / "tests" / t).exists()})
-    configure(work, files, tests)
-
     command = "python benchmarks/mutation.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     started = datetime.now(UTC)
-    t0 = time.time()
-    print(f"mutmut on {', '.join(files)} in {work} (tests: {' '.join(tests)})", flush=True)
-    run = subprocess.run(["mutmut", "run", "--max-children", str(args.max_children)], cwd=work, env=env,
-                         text=True, capture_output=True)
-    minutes = (time.time() - t0) / 60
-    (work / "mutmut-run.log").write_text(run.stdout + run.stderr)
-    if run.returncode != 0:
-        print(run.stdout[-3000:] + run.stderr[-3000:], file=sys.stderr)
-        print(f"mutmut run failed (exit {run.returncode}); log: {work}/mutmut-run.log", file=sys.stderr)
-        return 1
+    if args.collect:
+        code, minutes = args.note or "see the run's own notes", float("nan")
+        ran = tomllib.loads((work / "pyproject.toml").read_text())["tool"]["mutmut"]
+        tests = ran["pytest_add_cli_args_test_selection"]
+    else:
+        code = snapshot(args.rev, work)
+        tests = sorted({f"tests/{t}" for m in names for t in MODULES[m][1] if (work / "tests" / t).exists()})
+        configure(work, files, tests)
+        t0 = time.time()
+        print(f"mutmut on {', '.join(files)} in {work} (tests: {' '.join(tests)})", flush=True)
+        run = subprocess.run(["mutmut", "run", "--max-children", str(args.max_children)], cwd=work, env=env,
+                             text=True, capture_output=True)
+        minutes = (time.time() - t0) / 60
+        (work / "mutmut-run.log").write_text(run.stdout + run.stderr)
+        if run.returncode != 0:
+            print(run.stdout[-3000:] + run.stderr[-3000:], file=sys.stderr)
+            print(f"mutmut run failed (exit {run.returncode}); log: {work}/mutmut-run.log", file=sys.stderr)
+            return 1
 
     rows, survivors = [], []
     for name in names:
@@ -162,22 +169,22 @@ def main(argv: list[str] | None = None) -> int:
         count = {v: sum(1 for x in verdicts.values() if x == v) for v in ("killed", "survived", "no_tests")}
         run_n = sum(1 for x in verdicts.values() if x not in ("skipped", "not_checked"))
         rows.append({"module": MODULES[name][0], "mutants": len(codes), **count,
-                     "other": run_n - sum(count.values()),
+                     "not_checked": len(codes) - run_n, "other": run_n - sum(count.values()),
                      "score_pct": round(100 * count["killed"] / run_n, 1) if run_n else float("nan")})
         survivors += [(verdicts[k], k) for k in sorted(k for k, v in verdicts.items() if v in ("survived", "no_tests"))]
     diffs = mutant_diffs([k for _, k in survivors], work, env)
 
     folder = args.out / args.tag
     folder.mkdir(parents=True, exist_ok=True)
-    cols = ["module", "mutants", "killed", "survived", "no_tests", "other", "score_pct"]
+    cols = ["module", "mutants", "killed", "survived", "no_tests", "not_checked", "other", "score_pct"]
     (folder / "scores.csv").write_text("\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols)
                                                                       for r in rows]) + "\n")
     version = sh(["mutmut", "--version"], work).stdout.strip() or "mutmut 3.x"
     head = [f"# Mutation scores ({args.tag})", "",
-            f"- command: `nice -n 15 {command}`",
+            f"- command: `{command}`",
             f"- code: {code}; {version}; test files for the coverage pass: {', '.join(tests)}",
             f"- hardware: {hardware()}",
-            f"- date: {started:%Y-%m-%d %H:%M} UTC, {minutes:.0f} min", "",
+            f"- date: {started:%Y-%m-%d %H:%M} UTC" + (f", {minutes:.0f} min" if minutes == minutes else ""), "",
             "score = killed (incl. timeouts) / mutants run; `no_tests`: no selected test reaches the function.", "",
             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     (folder / "scores.md").write_text("\n".join(head + ["| " + " | ".join(str(r[c]) for c in cols) + " |"

@@ -62,7 +62,11 @@ def hypervolume(points: np.ndarray | Sequence, reference: Sequence[float]) -> fl
 
 
 def hypervolume_contributions(points: np.ndarray | Sequence, reference: Sequence[float]) -> np.ndarray:
-    """Each point's exclusive hypervolume (0 for dominated points or points outside the box)."""
+    """Each point's exclusive hypervolume (0 for dominated points or points outside the box).
+
+    Exclusive within the non-dominated points: moocore measures a front point against the other front
+    points only, ignoring dominated ones (for (0, 0), (1, 1) and reference (2, 2): 4, not 3). Callers
+    pass one front at a time, where both readings agree."""
     arr = _points(points)
     ref = np.asarray(reference, dtype=float)
     out = np.zeros(len(arr))

@@ -23,7 +23,8 @@ from hyperion_bench.data import DATASETS, Dataset, _builtin, _torchvision, load_
 from hyperion_bench.data._split import Raw, split_and_normalise
 from hyperion_bench.errors import UserError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# the shared dataset copies: $HYPERION_SHARED_DATASETS, else ../shared/datasets next to the checkout
+SHARED = Path(os.environ.get("HYPERION_SHARED_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # the published test set
 
 
@@ -344,7 +345,8 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path):
 # ---- real data, where this checkout has the shared copies
 
 
-@pytest.mark.skipif(not (SHARED / "MNIST" / "raw").is_dir(), reason="no shared MNIST next to the repository")
+@pytest.mark.skipif(not (SHARED / "MNIST" / "raw").is_dir(),
+                    reason=f"no MNIST/raw under {SHARED}: set HYPERION_SHARED_DATASETS to the shared datasets folder")
 def test_real_mnist_from_the_shared_gz_files():
     d = load_dataset("mnist", SHARED)
     check_dataset(d, (1, 28, 28), 10)

@@ -70,3 +70,23 @@ def test_one_dimensional_suite_uses_window_and_downsample(tiny_signals):
     large = evaluate(suite, {**config, "window": 40, "downsample": 1}, tiny_signals, epochs=1)
     assert small["n_params"] == large["n_params"]  # the network does not depend on the input length
     assert small["elapsed_s"] > 0 and large["elapsed_s"] > 0
+
+
+def test_trials_train_and_measure_on_the_windowed_downsampled_signal(tiny_signals):
+    """evaluate() must feed every split through the window and the sampling rate: the same trial on data
+    prepared beforehand (and then left alone: window 40 >= length, downsample 1) gives the same numbers."""
+    import dataclasses
+
+    import numpy as np
+
+    suite = load_suite("mnist1d")
+    config = {**suite.space.sample(np.random.default_rng(0)), "cells": 1, "channels": 8, "window": 24, "downsample": 2}
+    ready = dataclasses.replace(tiny_signals, **{k: prepare_signal(getattr(tiny_signals, k), 24, 2)
+                                                 for k in ("x_train", "x_val", "x_test")})
+    timing = {"elapsed_s", "peak_gpu_mem_mb"}
+    inside = {k: v for k, v in evaluate(suite, config, tiny_signals, epochs=2).items() if k not in timing}
+    before = {k: v for k, v in evaluate(suite, {**config, "window": 40, "downsample": 1}, ready, epochs=2).items()
+              if k not in timing}
+    raw = evaluate(suite, {**config, "window": 40, "downsample": 1}, tiny_signals, epochs=2)
+    assert inside == before
+    assert raw["train_loss"] != inside["train_loss"]  # the raw signal is a different problem

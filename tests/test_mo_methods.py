@@ -16,6 +16,7 @@ from hyperion_bench.methods._hyperband import Hyperband, bracket_sizes, hb_budge
 from hyperion_bench.methods._mo_base import MOContext
 from hyperion_bench.methods._mo_select import greedy_split, select_best, sort_best_first, worst_index
 from hyperion_bench.methods.sh_emoa import SHEMOA
+from hyperion_bench.metrics import hypervolume
 from hyperion_bench.suites import load_suite
 from hyperion_bench.synthetic import objectives
 
@@ -200,20 +201,117 @@ def test_shemoa_population_rule_and_stage_plan(mf_suite):
 
 def test_shemoa_survival_drops_the_worst_and_next_stage_reevaluates_survivors(mf_suite):
     opt = make_shemoa(mf_suite, 70)
-    key = 0
+    key = n_children = 0
     while opt.stage == 0:
         s = opt.ask(key)
         y = np.array(list(objectives(mf_suite, s.config).values()))
+        before = [tuple(i.objectives) for i in opt.population] + [tuple(y)]
+        is_child = opt.pending[key][0] == "child"
         opt.tell(key, y, {})
         key += 1
         assert len(opt.population) <= opt.mu
-        if opt.stage == 0 and len(opt.population) == opt.mu and key > opt.mu:
-            ranks = sort_best_first(np.vstack([i.objectives for i in opt.population]))
-            assert len(ranks) == opt.mu
+        if is_child and len(before) > opt.mu:
+            n_children += 1
+            expected = before[:brute_force_worst(np.array(before))] + before[brute_force_worst(np.array(before)) + 1:]
+            assert sorted(tuple(i.objectives) for i in opt.population) == sorted(expected)
+    assert n_children > 10
     # the first ask of stage 1 came out above: it re-evaluates a stage-0 survivor at budget 2
     assert s.epochs == 2
     survivors = [dict(c) for c in opt.queue] + [s.config]
     assert len(survivors) == opt.mu
+
+
+def brute_force_worst(points: np.ndarray) -> int:
+    """The member SH-EMOA's survival drops, by definition: in the last non-dominated front (peeled by
+    pairwise dominance), the smallest exclusive hypervolume (hv of the front minus hv without it; reference
+    = worst point x 1.1); ties: the later row."""
+    n = len(points)
+    dominated_by = [[j for j in range(n) if np.all(points[j] <= points[i]) and np.any(points[j] < points[i])]
+                    for i in range(n)]
+    left, front = set(range(n)), []
+    while left:
+        front = sorted(i for i in left if not any(j in left for j in dominated_by[i]))
+        left -= set(front)
+    if len(front) == 1:
+        return front[0]
+    ref = 1.1 * points.max(axis=0)
+    total = hypervolume(points[front], ref)
+    contrib = [total - hypervolume(points[[j for j in front if j != i]], ref) for i in front]
+    return front[max(k for k, c in enumerate(contrib) if np.isclose(c, min(contrib), rtol=0, atol=1e-12))]
+
+
+def test_shemoa_survival_drops_the_smallest_contributor_of_a_front(mf_suite):
+    opt = make_shemoa(mf_suite, 150, population=4, min_population=4)
+    members = [(0.0, 4.0), (1.0, 3.0), (2.0, 2.0), (3.0, 1.0)]
+    for k, y in enumerate(members):
+        opt.ask(k)
+        opt.tell(k, np.array(y), {})
+    child = (1.6, 2.3)  # non-dominated: all five share the first front
+    points = np.array(members + [child])
+    ref = 1.1 * points.max(axis=0)
+    contrib = [hypervolume(points, ref) - hypervolume(np.delete(points, i, axis=0), ref) for i in range(5)]
+    smallest, largest = int(np.argmin(contrib)), int(np.argmax(contrib))
+    assert smallest != largest and sorted(contrib)[0] < sorted(contrib)[1]  # the two rules disagree here
+    assert brute_force_worst(points) == smallest
+    opt.ask(4)
+    opt.tell(4, np.array(child), {})
+    assert sorted(tuple(i.objectives) for i in opt.population) == sorted(
+        tuple(p) for i, p in enumerate(points.tolist()) if i != smallest)
+
+
+def test_shemoa_schedule_waits_and_refills(mf_suite):
+    opt = make_shemoa(mf_suite, 70)  # mu 8; stages at 1, 2, 4 epochs with 40, 20, 10 evaluations
+    assert (opt.mu, opt.stage_evals) == (8, [40, 20, 10])
+    assert opt.metadata() == {"population": 8, "n_fe_planned": 70, "budgets": [1, 2, 4],
+                              "stage_evaluations": [40, 20, 10]}
+    y = iter(np.random.default_rng(1).random((200, 2)))
+    first = [opt.ask(k) for k in range(8)]
+    assert all(s.epochs == 1 for s in first) and opt.ask(8) is None  # evolution waits for the population
+    for k in range(2):
+        opt.tell(k, next(y), {})
+    for k in range(2, 8):
+        opt.tell(k, None, {})  # six failed: two members are enough to breed from
+    s = opt.ask(8)
+    assert opt.pending[8][0] == "child" and s.epochs == 1
+    opt.tell(8, next(y), {})
+    assert len(opt.population) == 3  # below mu: nobody leaves
+    key, log = 9, []
+    while len(log) < 70:
+        s = opt.ask(key)
+        log.append((s.epochs, opt.pending[key][0]))
+        opt.tell(key, next(y), {})
+        key += 1
+    epochs = [e for e, _ in log]
+    assert epochs.count(1) == 40 - 9 and epochs.count(2) == 20 and epochs.count(4) == 70 - 31 - 20
+    # each later stage starts by re-evaluating its survivors, then breeds; the last stage goes on
+    assert [k for e, k in log if e == 2][:8] == ["init"] * 8 and [k for e, k in log if e == 2][8:] == ["child"] * 12
+    last = [k for e, k in log if e == 4]
+    assert last[:8] == ["init"] * 8 and set(last[8:]) == {"child"}
+    assert len(opt.population) == opt.mu
+
+
+def test_shemoa_refills_when_fewer_than_two_survive(mf_suite):
+    opt = make_shemoa(mf_suite, 70)
+    for k in range(8):
+        opt.ask(k)
+    opt.tell(0, np.array([0.5, 0.5]), {})
+    for k in range(1, 8):
+        opt.tell(k, None, {})
+    opt.ask(8)
+    assert opt.pending[8][0] == "init"  # one member cannot breed: a random config instead
+
+
+def test_shemoa_tournament_picks_distinct_members(mf_suite):
+    opt = make_shemoa(mf_suite, 70, tournament_size=3)
+    for k, y in enumerate([(1.0, 1.0), (2.0, 2.0)]):
+        opt.ask(k)
+        opt.tell(k, np.array(y), {})
+    for k in range(2, 8):
+        opt.ask(k)
+        opt.tell(k, None, {})
+    pos = np.array([0, 1])  # member 0 ranks first
+    # a 3-way tournament among two members sees both (no repeats) and the better one always wins
+    assert all(opt._tournament(pos) is opt.population[0] for _ in range(40))
 
 
 def test_shemoa_removes_a_dominated_child(mf_suite):

@@ -36,7 +36,8 @@ def results(tmp_path):
                                       ("failed", np.nan, np.nan, np.nan, 30, np.nan)])
     write_seed(tmp_path, "alpha", 1, [("completed", 0.4, 1.0, 0.5, 15, 120.0), ("completed", 0.6, 0.5, 0.6, 40, 80.0)])
     write_seed(tmp_path, "beta", 0, [("completed", 0.3, 2.0, 0.25, 5, 200.0), ("completed", 0.1, 3.5, 0.2, 50, 900.0)])
-    write_seed(tmp_path, "beta", 1, [("completed", 0.9, 1.0, 0.8, 10, 50.0)])
+    # a dominated trial with the lowest test error: "test error of the best" (0.8) is not "best test error" (0.1)
+    write_seed(tmp_path, "beta", 1, [("completed", 0.9, 1.0, 0.8, 10, 50.0), ("completed", 0.95, 1.5, 0.1, 20, 40.0)])
     write_seed(tmp_path, "gamma", 0, [("completed", 0.35, 1.5, 0.4, 10, 10.0)],
                budget={"wallclock_s": 120.0, "max_trials": None})
     return tmp_path
@@ -51,6 +52,8 @@ def test_numbers_by_hand(results):
     assert seeds.loc[("alpha", 0), "n_failed"] == 1
     assert seeds.loc[("alpha", 0), "gpu_hours"] == pytest.approx(30 / 3600)
     assert seeds.loc[("beta", 0), "test_error_of_best"] == 0.2
+    assert seeds.loc[("beta", 1), "test_error_of_best"] == 0.8  # not its lowest test error, 0.1
+    assert seeds.loc[("beta", 1), "hypervolume"] == pytest.approx(0.1 * 3.0)  # the dominated point adds nothing
     table = summary_table(load_trials(results), warn=False).set_index("method")
     assert table.loc["alpha", "best_val_error_mean"] == pytest.approx(0.3)
     assert table.loc["alpha", "peak_gpu_mem_mb"] == 300.0
@@ -85,13 +88,18 @@ def test_unfair_rows_are_flagged_on_stderr(results, capsys):
 
 def test_report_cli_writes_all_formats_and_plots(results, capsys):
     assert main(["report", str(results), "--format", "latex", "--plots"]) == 0
+    assert capsys.readouterr().out == (GOLDEN / "report.tex").read_text()  # the table asked for, on stdout
     folder = results / "report"
-    for name in ("summary.md", "summary.csv", "summary.tex"):
-        assert (folder / name).stat().st_size > 0
+    for ext in ("md", "csv", "tex"):
+        assert (folder / f"summary.{ext}").read_text() == (GOLDEN / f"report.{ext}").read_text()
     for stem in ("toy_hypervolume_over_time", "toy_hypervolume_over_trials", "toy_pareto_fronts",
                  "toy_weighted_sum_over_trials", "toy_peak_gpu_memory"):
-        for ext in ("png", "pdf"):
-            assert (folder / f"{stem}.{ext}").stat().st_size > 1000
+        assert (folder / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (folder / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert (folder / f"{stem}.png").stat().st_size > 1000 and (folder / f"{stem}.pdf").stat().st_size > 1000
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".png") == sorted(
+        f"{stem}.png" for stem in ("toy_hypervolume_over_time", "toy_hypervolume_over_trials", "toy_pareto_fronts",
+                                   "toy_weighted_sum_over_trials", "toy_peak_gpu_memory"))
 
 
 def test_hypervolume_over_trials_counts_failed_trials_as_spent_budget(results):

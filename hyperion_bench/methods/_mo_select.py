@@ -24,7 +24,7 @@ def reference_point(points: np.ndarray) -> np.ndarray:
     """The authors' relative reference: the worst value per objective pushed 10% outwards
     (1.1 x for positive, 0.9 x for negative values, eps for zero), so every point lies inside."""
     worst = np.max(np.asarray(points, dtype=float), axis=0)
-    return np.maximum(np.maximum(1.1 * worst, 0.9 * worst), np.full(worst.shape, EPS))
+    return np.where(worst > 0, 1.1 * worst, np.where(worst < 0, 0.9 * worst, EPS))
 
 
 def select_best(points: np.ndarray, k: int, reference: np.ndarray | None = None) -> np.ndarray:

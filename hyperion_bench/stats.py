@@ -210,10 +210,10 @@ def true_front(suite: str, n_points: int = 10000) -> np.ndarray | None:
 
 def reference_front(suite: str, all_points: np.ndarray) -> tuple[np.ndarray, str]:
     """The front a suite's sets are measured against: the true one where known, else the union front of
-    every method's and seed's points. Returns (front, 'true' | 'union')."""
+    every method's and seed's points. Returns (front, 'known' | 'union')."""
     front = true_front(suite)
     if front is not None:
-        return front, "true"
+        return front, "known"
     return pareto_front(all_points), "union"
 
 

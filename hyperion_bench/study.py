@@ -147,31 +147,34 @@ class _Reader:
         workers = self.positive_int(head.get("workers", 1), "study.workers")
         wallclock, max_trials = self.budget(self.table(raw.get("budget", {}), "budget", BUDGET_KEYS), "budget")
 
-        overrides = self.table(raw.get("suites", {}), "suites", set(suites))
-        plans = []
-        for name in suites:
+        loaded = {}
+        for name in suites:  # a name in benchmarks/, or a path relative to the study file
             try:
-                suite = load_suite(self.path.parent / name if name.endswith(".toml") else name)
+                loaded[name] = load_suite(self.path.parent / name if name.endswith(".toml") else name)
             except UserError as exc:
                 raise self.fail("study.suites", str(exc)) from None
-            over = self.table(overrides.get(name, {}), f"suites.{name}", SUITE_KEYS)
-            s_methods = self.names(over["methods"], f"suites.{name}.methods") if "methods" in over else methods
+        # per-suite tables are keyed by the name as listed or by the suite's own name
+        overrides = self.table(raw.get("suites", {}), "suites", set(suites) | {s.name for s in loaded.values()})
+        plans = []
+        for name, suite in loaded.items():
+            over = self.table(overrides.get(name, overrides.get(suite.name, {})), f"suites.{suite.name}", SUITE_KEYS)
+            s_methods = self.names(over["methods"], f"suites.{suite.name}.methods") if "methods" in over else methods
             for m in s_methods:
                 if m not in methods:
-                    raise self.fail(f"suites.{name}.methods", f"{m!r} is not among study.methods")
+                    raise self.fail(f"suites.{suite.name}.methods", f"{m!r} is not among study.methods")
                 problem = method_misfit(m, suite)
                 if problem:
-                    raise self.fail("study.methods" if "methods" not in over else f"suites.{name}.methods",
+                    raise self.fail("study.methods" if "methods" not in over else f"suites.{suite.name}.methods",
                                     f"{m} cannot run on suite {suite.name}: {problem}")
-            s_seeds = self.positive_int(over["seeds"], f"suites.{name}.seeds") if "seeds" in over else seeds
-            s_wall, s_trials = self.budget(over, f"suites.{name}")
+            s_seeds = self.positive_int(over["seeds"], f"suites.{suite.name}.seeds") if "seeds" in over else seeds
+            s_wall, s_trials = self.budget(over, f"suites.{suite.name}")
             if not any(k in over for k in BUDGET_KEYS):
                 s_wall, s_trials = wallclock, max_trials
             if s_wall is None and s_trials is None:
                 s_wall, s_trials = suite.wallclock_s, suite.max_trials
             if s_wall is None and s_trials is None:
-                raise self.fail(f"suites.{name}", "no budget: set [budget] wallclock and/or max_trials (the suite "
-                                "file has none)")
+                raise self.fail(f"suites.{suite.name}", "no budget: set [budget] wallclock and/or max_trials (the "
+                                "suite file has none)")
             plans.append(SuitePlan(suite, s_methods, list(range(s_seeds)), s_wall, s_trials))
 
         options_raw = self.table(raw.get("options", {}), "options", set(methods))

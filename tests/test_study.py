@@ -70,7 +70,7 @@ def test_a_suite_without_a_budget_anywhere_is_refused(tmp_path, capsys):
     (tmp_path / "nobudget.toml").write_text(suite)
     path = write(tmp_path, '[study]\nsuites = ["nobudget.toml"]\nmethods = ["random"]\nseeds = 1\n')
     assert main(["study", str(path)]) == 2
-    assert "suites.nobudget.toml: no budget" in capsys.readouterr().err
+    assert "suites.zdt3: no budget" in capsys.readouterr().err
 
 
 def test_a_tiny_study_runs_resumes_and_reports_end_to_end(tmp_path, capsys):

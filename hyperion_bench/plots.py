@@ -309,37 +309,42 @@ def plot_attainment(trials: pd.DataFrame, folder: Path) -> list[Path]:
         methods = sorted(g["method"].unique())
         palette = _palette(methods)
         ref = np.asarray(objectives["reference_point"], dtype=float)
-        fig, ax = plt.subplots(figsize=(5.6, 4.0))
-        shown = []
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        shown, n_markers = [], 0
         for method in methods:
             seeds = sorted(g.loc[g["method"] == method, "seed"].unique())
             sets = [objective_vectors(ok[(ok["method"] == method) & (ok["seed"] == s)], objectives) for s in seeds]
-            for k, (seed, pts) in enumerate(zip(seeds, sets, strict=True)):
+            for k, pts in enumerate(sets):
                 front = pareto_front(pts[np.all(pts < ref, axis=1)]) if len(pts) else pts
                 if len(front):
                     ax.step(front[:, 0], front[:, 1], where="post", color=palette[method], lw=0.7, alpha=0.45,
-                            marker=SEED_MARKERS[k % len(SEED_MARKERS)], ms=3.5, mfc="none",
-                            label=f"{method} seed {seed}")
+                            marker=SEED_MARKERS[k % len(SEED_MARKERS)], ms=3.5, mfc="none")
                     shown.append(front)
+            n_markers = max(n_markers, len(seeds))
             surface = median_attainment(sets)
             surface = surface[np.all(surface < ref, axis=1)]
             if len(surface):
                 ax.step(surface[:, 0], surface[:, 1], where="post", color=palette[method], lw=2.2,
-                        label=f"{method}: median attainment ({len(seeds)} seeds)")
+                        label=f"{method} ({len(seeds)} seeds)")
                 shown.append(surface)
+        for k in range(min(n_markers, len(SEED_MARKERS))):  # one legend entry per seed marker, not per line
+            ax.plot([], [], color="grey", lw=0.7, marker=SEED_MARKERS[k], ms=3.5, mfc="none", label=f"seed {k}")
         known = true_front(suite)
-        if known is not None:
-            ax.plot(known[:, 0], known[:, 1], ".", color="black", ms=1.0, label="true Pareto front")
-        if shown:
-            allpts = np.vstack(shown + ([known] if known is not None else []))
+        if shown:  # the view spans the methods' fronts (where they differ), clipped at the reference point
+            allpts = np.vstack(shown)
             lo, hi = allpts.min(axis=0), np.minimum(allpts.max(axis=0), ref)
             pad = 0.05 * np.where(hi > lo, hi - lo, 1.0)
             ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
             ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+        if known is not None:
+            y0, y1 = ax.get_ylim()
+            inside = np.any((known[:, 1] >= y0) & (known[:, 1] <= y1))
+            ax.plot(known[:, 0], known[:, 1], ".", color="black", ms=1.0,
+                    label="true Pareto front" + ("" if inside else " (below the view)"))
         ax.set_xlabel(AXIS_LABELS.get(pareto[0], pareto[0]))
         ax.set_ylabel(AXIS_LABELS.get(pareto[1], pareto[1]))
         _legend_outside(ax)
-        ax.set_title(_title("Median attainment surfaces (thin: each seed's front)", suite, g), fontsize=9)
+        ax.set_title(_title("Median attainment surfaces (thick) and each seed's front (thin)", suite, g), fontsize=9)
         out += _save(fig, folder, f"{suite}_attainment")
     return out
 

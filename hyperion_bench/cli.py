@@ -1,4 +1,4 @@
-"""Command line: ``list``, ``run`` and ``report``.
+"""Command line: ``list``, ``run``, ``report`` and ``study``.
 
 Why the care with errors: people script these commands. Bad input (unknown suite or method, a
 malformed suite file, an impossible budget, missing data) prints one line and exits with 2; only
@@ -48,7 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("dir")
     rep.add_argument("--format", default="md", choices=["md", "csv", "latex"])
     rep.add_argument("--plots", action="store_true",
-                     help="also write DIR/report/: the table as md, csv and latex, and PNG + PDF figures")
+                     help="also write DIR/report/: the table as md, csv and latex, the statistics, PNG + PDF figures")
+    rep.add_argument("--reference", help="method the significance tests compare with (default: hyperion when it "
+                     "ran, else the first method alphabetically)")
+
+    study = sub.add_parser("study", help="run a study file's missing (suite, method, seed) runs, then report")
+    study.add_argument("file", help="benchmarks/studies/<name>.toml, or a study name")
+    study.add_argument("--out", help="results folder (default runs/studies/<name>); rerunning resumes")
+    study.add_argument("--reference", help="method the tests compare with (default: the study's reference)")
+    study.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
+    study.add_argument("--download", action="store_true", help="let torchvision download missing data")
+    study.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides the study's device")
+    study.add_argument("--report-only", action="store_true", help="run nothing; report what the folder holds")
     return parser
 
 
@@ -109,21 +120,48 @@ def cmd_report(args: argparse.Namespace) -> int:
     table = summary_table(trials)
     sys.stdout.write(render(table, args.format))
     if args.plots:
-        from hyperion_bench.plots import plot_all
+        from hyperion_bench.report import write_report
 
         folder = Path(args.dir) / "report"
-        folder.mkdir(parents=True, exist_ok=True)
-        for fmt, ext in (("md", "md"), ("csv", "csv"), ("latex", "tex")):
-            (folder / f"summary.{ext}").write_text(render(table, fmt))
-        paths = plot_all(trials, folder)
-        print(f"wrote {folder}/summary.{{md,csv,tex}} and {len(paths)} figure files", file=sys.stderr)
+        paths = write_report(trials, folder, args.reference)
+        print(f"wrote {len(paths)} files to {folder}/ (summary, paper table, tests, figures)", file=sys.stderr)
+    elif args.reference:
+        raise UserError("report: --reference needs --plots (the tests are written with the report files)")
+    return 0
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from hyperion_bench.report import load_trials, write_report
+    from hyperion_bench.study import load_study, run_study, status
+
+    study = load_study(args.file)
+    out = Path(args.out) if args.out else Path("runs") / "studies" / study.name
+    if args.reference and args.reference not in study.methods:
+        raise UserError(f"--reference {args.reference!r} is not among the study's methods ({', '.join(study.methods)})")
+    done, total = status(study, out)
+    print(f"[hyperion-bench] study {study.name}: {done}/{total} (suite, method, seed) runs finished in {out}",
+          file=sys.stderr)
+    if not args.report_only:
+        run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download)
+    trials = load_trials(out)
+    wanted = {(p.suite.name, m, s) for p in study.plans for m in p.methods for s in p.seeds}
+    keep = [(su, m, s) in wanted for su, m, s in zip(trials["suite"], trials["method"], trials["seed"], strict=True)]
+    trials = trials[keep]
+    if trials.empty:
+        raise UserError(f"study {study.name}: no finished trials in {out} yet (run without --report-only)")
+    folder = out / "report"
+    title = f"Study {study.name} ({study.path}): {study.description}".rstrip(": ")
+    paths = write_report(trials, folder, args.reference or study.reference, title=title)
+    print((folder / "paper.md").read_text())
+    print(f"wrote {len(paths)} files to {folder}/", file=sys.stderr)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"list": cmd_list, "run": cmd_run, "report": cmd_report}[args.command](args)
+        return {"list": cmd_list, "run": cmd_run, "report": cmd_report,
+                "study": cmd_study}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -36,7 +36,7 @@ def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
     paths = [folder / f"{name}.png", folder / f"{name}.pdf"]
     fig.tight_layout()
     for p in paths:
-        fig.savefig(p, dpi=150)
+        fig.savefig(p, dpi=150, bbox_inches="tight")  # keeps legends placed outside the axes
     plt.close(fig)
     return paths
 
@@ -92,7 +92,7 @@ def plot_hypervolume(trials: pd.DataFrame, folder: Path, axis: str = "time") -> 
                       else "trials finished (count, failed ones included)")
         ax.set_ylabel(f"hypervolume (ref. {objectives['reference_point']})")
         ax.set_title(_title("Hypervolume, mean +- SEM", suite, g), fontsize=9)
-        ax.legend(fontsize=8)
+        _legend_outside(ax)
         out += _save(fig, folder, f"{suite}_hypervolume_over_{'time' if axis == 'time' else 'trials'}")
     return out
 
@@ -176,7 +176,7 @@ def plot_pareto_fronts(trials: pd.DataFrame, folder: Path) -> list[Path]:
             ax.set_xlabel(AXIS_LABELS.get(pareto[0], pareto[0]))
             ax.set_ylabel(AXIS_LABELS.get(pareto[1], pareto[1]))
             ax.set_title(label, fontsize=9)
-        axes[0][0].legend(fontsize=8)
+        _legend_outside(axes[0][-1])
         fig.suptitle(_title("Final Pareto fronts (points: all trials)", suite, g), fontsize=9)
         out += _save(fig, folder, f"{suite}_pareto_fronts")
     return out
@@ -198,6 +198,7 @@ def plot_weighted_sum_over_trials(trials: pd.DataFrame, folder: Path, window: in
         ax.set_xlabel("trial (in order of completion)")
         ax.set_ylabel(f"weighted sum, moving average over {window} trials")
         ax.set_title(_title("Weighted sum over trials, mean +- SEM over seeds", suite, g), fontsize=9)
+        _legend_outside(ax)
         out += _save(fig, folder, f"{suite}_weighted_sum_over_trials")
     return out
 
@@ -222,3 +223,158 @@ def plot_all(trials: pd.DataFrame, folder: Path) -> list[Path]:
     return (plot_hypervolume(trials, folder, "time") + plot_hypervolume(trials, folder, "trials")
             + plot_pareto_fronts(trials, folder) + plot_weighted_sum_over_trials(trials, folder)
             + plot_peak_memory(trials, folder) + plot_hyperion_decisions(trials, folder))
+
+
+def _legend_outside(ax: plt.Axes) -> None:
+    """The legend to the right of the axes, where it cannot cover data (saved with bbox_inches='tight')."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+
+
+SEED_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+
+
+def _palette(methods: list[str]) -> dict[str, tuple]:
+    return dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
+
+
+def _best_curves(g: pd.DataFrame, metric: str, objectives: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per method, seed by seed (in seed order), the best-so-far step curve over wall-clock time."""
+    from hyperion_bench.metrics import running_best
+
+    curves: dict[str, list] = {}
+    for (method, _seed), h in g.sort_values("seed").groupby(["method", "seed"], sort=True):
+        ok = (h["status"] == "completed").to_numpy()
+        t = h["end_s"].to_numpy(dtype=float)
+        if metric == "hypervolume":
+            if ok.any():
+                tt, v = running_hypervolume(t[ok], objective_vectors(h[ok], objectives), objectives["reference_point"])
+            else:
+                tt, v = np.array([]), np.array([])
+        else:
+            tt, v = running_best(t, h["weighted_sum"].where(h["status"] == "completed").to_numpy(dtype=float))
+        curves.setdefault(method, []).append((tt, v))
+    return curves
+
+
+def plot_rank_over_time(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    """Per suite: each method's mean rank over seeds at every moment of the run, by best weighted sum so
+    far and (MO suites) by hypervolume so far; 1 = best. Before a seed's first result it ranks last."""
+    from hyperion_bench.stats import rank_over_time
+
+    out = []
+    for suite, g in trials.groupby("suite"):
+        objectives = json.loads(g["objectives"].iloc[0])
+        metrics = [("best_weighted_sum", "best weighted sum so far", False)]
+        if objectives.get("pareto"):
+            metrics.append(("hypervolume", "hypervolume so far", True))
+        methods = sorted(g["method"].unique())
+        if len(methods) < 2:
+            continue
+        grid = np.linspace(0.0, float(g["end_s"].max()), 200)
+        palette = _palette(methods)
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.4), squeeze=False, sharey=True)
+        for ax, (metric, label, high) in zip(axes[0], metrics, strict=True):
+            ranks = rank_over_time(_best_curves(g, metric, objectives), grid, high)
+            for method in methods:
+                if method in ranks:
+                    ax.plot(grid, ranks[method], color=palette[method], label=method, lw=1.6)
+            ax.set_xlabel("wall-clock time since the run started (s)")
+            ax.set_title(f"rank by {label}", fontsize=9)
+            ax.set_ylim(len(methods) + 0.2, 0.8)  # rank 1 on top
+            ax.set_yticks(range(1, len(methods) + 1))
+        axes[0][0].set_ylabel("mean rank over seeds (1 = best)")
+        _legend_outside(axes[0][-1])
+        n_seeds = g.groupby("method")["seed"].nunique().min()
+        fig.suptitle(_title(f"Mean rank over time, {n_seeds} seeds", suite, g), fontsize=9)
+        out += _save(fig, folder, f"{suite}_rank_over_time")
+    return out
+
+
+def plot_attainment(trials: pd.DataFrame, folder: Path) -> list[Path]:
+    """Per 2-objective suite: each method's median (50%) empirical attainment surface (thick) over its
+    seeds' own fronts (thin, one marker per seed), and the true front where it is known. The axes span
+    the fronts, not every trial, so the region where methods differ fills the figure."""
+    from hyperion_bench.stats import median_attainment, true_front
+
+    out = []
+    for suite, g in trials.groupby("suite"):
+        objectives = json.loads(g["objectives"].iloc[0])
+        pareto = objectives.get("pareto", [])
+        if len(pareto) != 2:
+            continue
+        ok = g[g["status"] == "completed"]
+        if ok.empty or not all(c in ok and ok[c].notna().any() for c in pareto):
+            continue  # nothing finished on this suite yet
+        methods = sorted(g["method"].unique())
+        palette = _palette(methods)
+        ref = np.asarray(objectives["reference_point"], dtype=float)
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        shown, n_markers = [], 0
+        for method in methods:
+            seeds = sorted(g.loc[g["method"] == method, "seed"].unique())
+            sets = [objective_vectors(ok[(ok["method"] == method) & (ok["seed"] == s)], objectives) for s in seeds]
+            for k, pts in enumerate(sets):
+                front = pareto_front(pts[np.all(pts < ref, axis=1)]) if len(pts) else pts
+                if len(front):
+                    ax.step(front[:, 0], front[:, 1], where="post", color=palette[method], lw=0.7, alpha=0.45,
+                            marker=SEED_MARKERS[k % len(SEED_MARKERS)], ms=3.5, mfc="none")
+                    shown.append(front)
+            n_markers = max(n_markers, len(seeds))
+            surface = median_attainment(sets)
+            surface = surface[np.all(surface < ref, axis=1)]
+            if len(surface):
+                ax.step(surface[:, 0], surface[:, 1], where="post", color=palette[method], lw=2.2,
+                        label=f"{method} ({len(seeds)} seeds)")
+                shown.append(surface)
+        for k in range(min(n_markers, len(SEED_MARKERS))):  # one legend entry per seed marker, not per line
+            ax.plot([], [], color="grey", lw=0.7, marker=SEED_MARKERS[k], ms=3.5, mfc="none", label=f"seed {k}")
+        known = true_front(suite)
+        if shown:  # the view spans the methods' fronts (where they differ), clipped at the reference point
+            allpts = np.vstack(shown)
+            lo, hi = allpts.min(axis=0), np.minimum(allpts.max(axis=0), ref)
+            pad = 0.05 * np.where(hi > lo, hi - lo, 1.0)
+            ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+            ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+        if known is not None:
+            y0, y1 = ax.get_ylim()
+            inside = np.any((known[:, 1] >= y0) & (known[:, 1] <= y1))
+            ax.plot(known[:, 0], known[:, 1], ".", color="black", ms=1.0,
+                    label="true Pareto front" + ("" if inside else " (below the view)"))
+        ax.set_xlabel(AXIS_LABELS.get(pareto[0], pareto[0]))
+        ax.set_ylabel(AXIS_LABELS.get(pareto[1], pareto[1]))
+        _legend_outside(ax)
+        ax.set_title(_title("Median attainment surfaces (thick) and each seed's front (thin)", suite, g), fontsize=9)
+        out += _save(fig, folder, f"{suite}_attainment")
+    return out
+
+
+def plot_critical_difference(seeds: pd.DataFrame, folder: Path) -> list[Path]:
+    """Demsar (2006) critical-difference diagrams across suites (scikit-posthocs), one per tested metric,
+    when at least 3 suites and 3 methods that ran on all of them are there."""
+    import scikit_posthocs as sp
+
+    from hyperion_bench.report import TESTED_METRICS, suite_means
+    from hyperion_bench.stats import friedman_nemenyi
+
+    out = []
+    for col, high in TESTED_METRICS:
+        wide = suite_means(seeds, col) if col in seeds else pd.DataFrame()
+        if wide.shape[0] < 3 or wide.shape[1] < 3:
+            continue
+        res = friedman_nemenyi(wide, higher_is_better=high)
+        fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.35 * len(res["ranks"])))
+        sp.critical_difference_diagram(res["ranks"], res["posthoc"], ax=ax, label_fmt_left="{label} ({rank:.2f})  ",
+                                       label_fmt_right="  ({rank:.2f}) {label}")
+        ax.set_title(f"Average rank by {col.replace('_', ' ')} over {res['n_blocks']} suites "
+                     f"(Friedman p = {res['p']:.2g}; bars: no Nemenyi difference at 0.05)", fontsize=8)
+        out += _save(fig, folder, f"cd_{col}")
+    return out
+
+
+def plot_study(trials: pd.DataFrame, seeds: pd.DataFrame, folder: Path) -> list[Path]:
+    """The figures the statistics add (report.write_report): rank over time, attainment, CD diagrams."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sns.set_theme(context="paper", style="whitegrid")
+    return (plot_rank_over_time(trials, folder) + plot_attainment(trials, folder)
+            + plot_critical_difference(seeds, folder))

@@ -165,7 +165,7 @@ def summary_table(trials: pd.DataFrame, warn: bool = True) -> pd.DataFrame:
                "test_hypervolume_mean": g["test_hypervolume"].mean()}
         for col in ("best_val_error", "best_weighted_sum", "test_error_of_best", "hypervolume"):
             row[f"{col}_mean"] = g[col].mean()
-            row[f"{col}_std"] = g[col].std(ddof=1) if g[col].notna().sum() > 1 else 0.0
+            row[f"{col}_std"] = g[col].std(ddof=1) if g[col].notna().sum() > 1 else np.nan  # one seed: no spread
         rows.append(row)
         if warn and flags[(suite, method)]:
             print(f"warning: {suite}/{method} ran under different conditions: {flags[(suite, method)]}",
@@ -180,6 +180,8 @@ def best_cells(table: pd.DataFrame) -> set[tuple[int, str]]:
         if len(g) < 2:
             continue
         for col in LOWER_IS_BETTER + HIGHER_IS_BETTER:
+            if col not in g:  # another table's layout (the paper table)
+                continue
             values = g[col].astype(float)
             if values.notna().any():
                 best = values.min() if col in LOWER_IS_BETTER else values.max()
@@ -199,7 +201,7 @@ def render(table: pd.DataFrame, fmt: str) -> str:
 
 def _cell(v: object) -> str:
     if isinstance(v, (float, np.floating)):
-        return "nan" if np.isnan(v) else f"{v:.4g}"
+        return "" if np.isnan(v) else f"{v:.4g}"  # empty, not 'nan' or 0: no value (e.g. std of one seed)
     return str(v)
 
 
@@ -230,3 +232,178 @@ def _latex(table: pd.DataFrame) -> str:
     spec = "l" * len(table.columns)
     return "\n".join([f"\\begin{{tabular}}{{{spec}}}", "\\toprule", body[0], "\\midrule", *body[1:],
                       "\\bottomrule", "\\end{tabular}"]) + "\n"
+
+
+# ---------------------------------------------------------------------------- statistics (stats.py)
+# The paper table: per (suite, method) each seed-level metric as mean with a bootstrap 95% CI (empty
+# with one seed), mean ranks over seeds and the verdict against a reference method. ``report --plots``
+# and ``study`` write it next to the summary above.
+PAPER_METRICS = (  # column in the per-seed frame, label, higher is better
+    ("best_weighted_sum", "best weighted sum", False),
+    ("hypervolume", "hypervolume", True),
+    ("hv_relative", "HV / HV(front)", True),
+    ("igd_plus", "IGD+", False),
+    ("test_error_of_best", "test error of best", False),
+)
+TESTED_METRICS = (("best_weighted_sum", False), ("hypervolume", True))
+
+
+def mo_indicators(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per (suite, method, seed): IGD+ and hypervolume relative to the suite's reference front (the true
+    front where known, else the union front of every method's and seed's completed points)."""
+    from hyperion_bench.stats import igd_plus, reference_front, relative_hypervolume
+
+    rows = []
+    for suite, g in trials.groupby("suite", sort=True):
+        objectives = json.loads(g["objectives"].iloc[0])
+        ok = g[g["status"] == "completed"]
+        if not objectives.get("pareto") or not all(c in ok for c in objectives["pareto"]) or ok.empty:
+            continue
+        points = objective_vectors(ok, objectives)
+        finite = np.all(np.isfinite(points), axis=1)
+        front, kind = reference_front(suite, points[finite])
+        for (method, seed), h in g.groupby(["method", "seed"], sort=True):
+            pts = objective_vectors(h[h["status"] == "completed"], objectives)
+            rows.append({"suite": suite, "method": method, "seed": seed, "front": kind,
+                         "igd_plus": igd_plus(pts, front),
+                         "hv_relative": relative_hypervolume(pts, front, objectives["reference_point"])})
+    return pd.DataFrame(rows, columns=["suite", "method", "seed", "front", "igd_plus", "hv_relative"])
+
+
+def seed_metrics(trials: pd.DataFrame) -> pd.DataFrame:
+    """``per_seed`` plus the MO indicators: one row per (suite, method, seed), the unit of every test."""
+    seeds = per_seed(trials)
+    return seeds.merge(mo_indicators(trials), on=["suite", "method", "seed"], how="left")
+
+
+def paper_table(seeds: pd.DataFrame, reference: str | None) -> pd.DataFrame:
+    """Numbers of the paper table: per (suite, method) and metric ``<m>_mean``, ``<m>_ci_low``,
+    ``<m>_ci_high``, ``<m>_std`` (NaN with one seed), mean ranks and verdicts against ``reference``."""
+    from hyperion_bench.stats import bootstrap_ci, compare_to_reference, mean_ranks, seed_std
+
+    rows = []
+    for (suite, method), g in seeds.groupby(["suite", "method"], sort=True):
+        row: dict[str, Any] = {"suite": suite, "method": method, "n_seeds": len(g),
+                               "n_trials": int(g["n_trials"].sum())}
+        for col, _label, _high in PAPER_METRICS:
+            values = g[col] if col in g else pd.Series(dtype=float)
+            lo, hi = bootstrap_ci(values)
+            row.update({f"{col}_mean": values.mean() if values.notna().any() else np.nan, f"{col}_ci_low": lo,
+                        f"{col}_ci_high": hi, f"{col}_std": seed_std(values)})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for col, high in TESTED_METRICS:
+        ranks = mean_ranks(seeds, col, higher_is_better=high).rename(columns={"mean_rank": f"rank_{col}"})
+        table = table.merge(ranks[["suite", "method", f"rank_{col}"]], on=["suite", "method"], how="left")
+        if reference:
+            tests = compare_to_reference(seeds, col, reference, higher_is_better=high)
+            tests = tests.rename(columns={"verdict": f"vs_{reference}_{col}", "p_holm": f"p_holm_{col}"})
+            table = table.merge(tests[["suite", "method", f"vs_{reference}_{col}", f"p_holm_{col}"]],
+                                on=["suite", "method"], how="left")
+    return table
+
+
+def render_paper_table(table: pd.DataFrame, reference: str | None, fmt: str = "md") -> str:
+    """The paper table as text: 'mean [CI low, CI high]' per metric (CI empty with one seed), the mean
+    rank over seeds, and the verdict against the reference. Columns with no value at all are dropped."""
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    out = pd.DataFrame({"suite": table["suite"], "method": table["method"], "seeds": table["n_seeds"]})
+    for col, label, _high in PAPER_METRICS:
+        if f"{col}_mean" not in table or table[f"{col}_mean"].isna().all():
+            continue
+        out[label] = [_with_ci(m, lo, hi) for m, lo, hi in
+                      zip(table[f"{col}_mean"], table[f"{col}_ci_low"], table[f"{col}_ci_high"], strict=True)]
+    for col, _high in TESTED_METRICS:
+        if f"rank_{col}" in table and table[f"rank_{col}"].notna().any():
+            out[f"rank ({col.replace('_', ' ')})"] = table[f"rank_{col}"].map(_cell)
+    text = _grid(out, set(), "| ", " | ", " |", str, header_rule=True) if fmt == "md" else _latex(out)
+    return text
+
+
+def _with_ci(mean: float, lo: float, hi: float) -> str:
+    if not np.isfinite(mean):
+        return ""
+    return f"{mean:.4g}" if not np.isfinite(lo) else f"{mean:.4g} [{lo:.4g}, {hi:.4g}]"
+
+
+def render_tests(table: pd.DataFrame, reference: str) -> str:
+    """The compact verdict table: one row per method, one column per (suite, metric), each cell
+    'better' / 'worse' / 'tie' (Holm-adjusted Mann-Whitney p at 0.05) with the adjusted p."""
+    cols = [(col, f"vs_{reference}_{col}", f"p_holm_{col}") for col, _ in TESTED_METRICS
+            if f"vs_{reference}_{col}" in table]
+    rows = {}
+    for _, r in table[table["method"] != reference].iterrows():
+        row = rows.setdefault(r["method"], {"method": r["method"]})
+        for col, verdict_col, p_col in cols:
+            if isinstance(r[verdict_col], str):
+                p = f" (p={r[p_col]:.2g})" if np.isfinite(r[p_col]) else ""
+                row[f"{r['suite']}: {col.replace('_', ' ')}"] = f"{r[verdict_col]}{p}"
+    if not rows:
+        return f"(no method to compare with the reference {reference!r})\n"
+    out = pd.DataFrame(list(rows.values())).fillna("")
+    return _grid(out, set(), "| ", " | ", " |", str, header_rule=True)
+
+
+def write_report(trials: pd.DataFrame, folder: Path, reference: str | None = None, title: str = "") -> list[Path]:
+    """Everything a comparison publishes, into ``folder``: the summary (md, csv, tex), the paper table with
+    CIs and ranks, the significance verdicts against ``reference`` (default: hyperion when it ran, else the
+    alphabetically first method), Friedman's test across suites when there are >= 3, and the figures."""
+    from hyperion_bench.plots import plot_all, plot_study
+
+    folder.mkdir(parents=True, exist_ok=True)
+    methods = sorted(trials["method"].unique())
+    if reference is None:
+        reference = "hyperion" if "hyperion" in methods else methods[0]
+    elif reference not in methods:
+        raise UserError(f"--reference {reference!r} did not run here (methods: {', '.join(methods)})")
+    written = []
+    summary = summary_table(trials, warn=False)
+    for fmt, ext in (("md", "md"), ("csv", "csv"), ("latex", "tex")):
+        written.append(folder / f"summary.{ext}")
+        written[-1].write_text(render(summary, fmt))
+    seeds = seed_metrics(trials)
+    seeds.to_csv(folder / "per_seed.csv", index=False)
+    table = paper_table(seeds, reference)
+    intro = (f"{title}\n\n" if title else "") + (
+        f"Mean over seeds [bootstrap 95% CI; empty with one seed]; rank: mean rank among the suite's methods "
+        f"at each seed index (1 = best). Reference for the tests: {reference}.\n\n")
+    (folder / "paper.md").write_text(intro + render_paper_table(table, reference, "md"))
+    (folder / "paper.tex").write_text(render_paper_table(table, reference, "latex"))
+    (folder / "paper.csv").write_text(render_paper_table(table, reference, "csv"))
+    (folder / "tests.md").write_text(
+        f"Each method against {reference} per suite: two-sided Mann-Whitney U over seeds, Holm-corrected over "
+        f"the suite's comparisons per metric; better / worse / tie at 0.05 (adjusted p).\n\n"
+        + render_tests(table, reference))
+    written += [folder / f for f in ("per_seed.csv", "paper.md", "paper.tex", "paper.csv", "tests.md")]
+    friedman = friedman_text(seeds)
+    if friedman:
+        (folder / "friedman.md").write_text(friedman)
+        written.append(folder / "friedman.md")
+    written += plot_all(trials, folder) + plot_study(trials, seeds, folder)
+    return written
+
+
+def suite_means(seeds: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Suites x methods table of each method's mean over seeds, methods that ran on every suite only."""
+    wide = seeds.pivot_table(index="suite", columns="method", values=metric, aggfunc="mean")
+    return wide.dropna(axis=1, how="any")
+
+
+def friedman_text(seeds: pd.DataFrame) -> str:
+    """Demsar (2006) across suites, per tested metric, when >= 3 suites and >= 3 methods ran on all."""
+    from hyperion_bench.stats import friedman_nemenyi
+
+    parts = []
+    for col, high in TESTED_METRICS:
+        wide = suite_means(seeds, col) if col in seeds else pd.DataFrame()
+        if wide.shape[0] < 3 or wide.shape[1] < 3:
+            continue
+        res = friedman_nemenyi(wide, higher_is_better=high)
+        ranks = ", ".join(f"{m} {r:.2f}" for m, r in res["ranks"].sort_values().items())
+        parts.append(f"- {col.replace('_', ' ')}: Friedman chi2 = {res['statistic']:.3g}, p = {res['p']:.3g} over "
+                     f"{res['n_blocks']} suites; average ranks {ranks}; Nemenyi post-hoc in cd_{col}.png")
+    if not parts:
+        return ""
+    return ("Across suites (Demsar 2006): each method's mean over seeds per suite, ranked per suite.\n\n"
+            + "\n".join(parts) + "\n")

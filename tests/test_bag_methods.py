@@ -219,9 +219,9 @@ def test_bulk_and_cut_phases_parents_and_trial_constants(tmp_path):
             parent = next(p for p in opt.population if p["checkpoint"] == s.meta["parent_checkpoint"])
             assert {k: v for k, v in s.config.items() if k != "lr"} == \
                 {k: v for k, v in parent["config"].items() if k != "lr"}
-        # the trial would write its checkpoint; the key decides a made-up (accuracy, size) pair
+        # the trial would write its network; the key decides a made-up (accuracy, size) pair
         (tmp_path / "run" / "checkpoints").mkdir(parents=True, exist_ok=True)
-        open(s.meta["save_checkpoint"], "w").close()
+        _save_network(suite, s.config, s.meta["save_checkpoint"])
         opt.tell(key, np.array([-float(key % 7), 3.0 + key % 3]), {"n_params": 10 ** (3 + key % 3)})
     # 0.35 / 0.40 / 0.25 of 20 trials: keys 0-6 random, 7-14 grow, 15-19 cut
     assert kinds[:7] == ["random"] * 7
@@ -230,6 +230,49 @@ def test_bulk_and_cut_phases_parents_and_trial_constants(tmp_path):
     assert len(opt.gps[0].y) == 15 and len(opt.gps[1].y) == 5  # one lr GP for phases 1-2, one for phase 3
     log = (tmp_path / "run" / "checkpoints" / "lineage.csv").read_text().splitlines()
     assert len(log) == 21 and log[-1].startswith("19,2,prune,")
+
+
+def _save_network(suite, config, path):
+    """What a trial leaves for its children: the config's plain CNN (16x16 RGB, 17 classes), untrained."""
+    from hyperion_bench.nn import morph
+    from hyperion_bench.nn.builder import build_network
+
+    morph.save(build_network(suite, config, (3, 16, 16), 17)[0], path)
+
+
+def test_bulk_and_cut_asks_the_lr_gp_with_the_childs_size_after_the_morph(tmp_path, monkeypatch):
+    """The GP is told the trained child's measured size, so it must be asked with that size too: a pruned
+    child of a 3-conv parent is several times smaller than the parent, a widened one larger."""
+    from hyperion_bench.lineage import Lineage
+    from hyperion_bench.nn import count_params, morph
+
+    suite = load_suite(write_suite(tmp_path, FLOWERS_LIKE))
+    context = MOContext(objective_names=list(suite.objectives.pareto), reference_point=[0.0, 8.0], max_trials=20)
+    context.folder = str(tmp_path / "run")
+    opt = BulkAndCut(suite.space, 2, 0, 1, 6, {}, context)
+    asked = []
+    real_choose = LrGP.choose
+    monkeypatch.setattr(LrGP, "choose", lambda self, features: asked.append(features.copy()) or
+                        real_choose(self, features))
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    checked = set()
+    for key in range(20):
+        s = opt.ask(key)
+        kind = s.meta.get("transform", "random")
+        if kind != "random":
+            parent = morph.load(s.meta["parent_checkpoint"])
+            child = Lineage(parent_checkpoint=s.meta["parent_checkpoint"], transform=kind,
+                            transform_seed=s.meta["transform_seed"],
+                            prune_fraction=s.meta.get("prune_fraction", 0.5),
+                            widen_factor=s.meta.get("widen_factor", 1.5)).prepare(None, None)
+            assert asked[-1][1] * 8.0 == pytest.approx(np.log10(count_params(child)))
+            if kind == "prune":
+                assert count_params(child) < count_params(parent)
+            checked.add(kind)
+        _save_network(suite, s.config, s.meta["save_checkpoint"])
+        n_params = count_params(morph.load(s.meta["save_checkpoint"])) if kind == "random" else 0
+        opt.tell(key, np.array([-float(key % 7), np.log10(max(n_params, 10))]), {"n_params": n_params})
+    assert checked == {"deepen", "widen", "prune"}
 
 
 def test_bulk_and_cut_rejects_suites_without_networks(tmp_path):

@@ -92,14 +92,13 @@ def test_report_cli_writes_all_formats_and_plots(results, capsys):
     folder = results / "report"
     for ext in ("md", "csv", "tex"):
         assert (folder / f"summary.{ext}").read_text() == (GOLDEN / f"report.{ext}").read_text()
-    for stem in ("toy_hypervolume_over_time", "toy_hypervolume_over_trials", "toy_pareto_fronts",
-                 "toy_weighted_sum_over_trials", "toy_peak_gpu_memory"):
+    stems = ("toy_hypervolume_over_time", "toy_hypervolume_over_trials", "toy_pareto_fronts",
+             "toy_weighted_sum_over_trials", "toy_peak_gpu_memory", "toy_attainment", "toy_rank_over_time")
+    for stem in stems:
         assert (folder / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (folder / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
         assert (folder / f"{stem}.png").stat().st_size > 1000 and (folder / f"{stem}.pdf").stat().st_size > 1000
-    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".png") == sorted(
-        f"{stem}.png" for stem in ("toy_hypervolume_over_time", "toy_hypervolume_over_trials", "toy_pareto_fronts",
-                                   "toy_weighted_sum_over_trials", "toy_peak_gpu_memory"))
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".png") == sorted(f"{stem}.png" for stem in stems)
 
 
 def test_hypervolume_over_trials_counts_failed_trials_as_spent_budget(results):

@@ -24,7 +24,10 @@ budget when only ``--max-trials`` is given):
 In every phase the learning rate is chosen by constrained BO: a GP (scikit-learn, Matern 5/2 + white
 noise, normalised targets) on (depth, log10 n_params, log lr) -> first objective, minimised by the
 lower confidence bound mu - kappa * sigma over lr with the architecture features held fixed. As in
-the authors' code, phases 1-2 share one GP and phase 3 (short distillation runs) has its own.
+the authors' code, phases 1-2 share one GP and phase 3 (short distillation runs) has its own. A child
+is asked about with its own size: ``ask`` applies the same seeded morph or pruning the trial will apply
+to the parent's checkpoint and counts the result, because the GP is told the trained child's measured
+size and a pruned child can be several times smaller than its parent.
 
 The config recorded for a child is its parent's config with the new lr: a grown or pruned network is
 no longer a point of the config space. Its real size is the measured ``n_params`` of the trial.
@@ -147,7 +150,6 @@ class BulkAndCut(MOOptimizer):
             kind = str(self.rng.choice(["deepen", "widen"])) if phase == 1 else "prune"
             epochs = self.max_epochs if phase == 1 else max(self.min_epochs, round(self.max_epochs / 3))
             depth = parent["depth"] + (kind == "deepen")
-            log_params = parent["log_params"]
             meta.update(parent_checkpoint=parent["checkpoint"], transform=kind,
                         transform_seed=int(self.rng.integers(2**31)))
             if kind == "widen":
@@ -157,6 +159,7 @@ class BulkAndCut(MOOptimizer):
                 meta.update(distill=True, prune_fraction=float(self.opts["prune_fraction"]),
                             temperature=float(self.opts["temperature"]),
                             distill_alpha=float(self.opts["distill_alpha"]))
+            log_params = child_log_params(meta)
         features = np.array([depth / 10.0, log_params / 8.0])
         gp = self.gps[1 if kind == "prune" else 0]
         lr_unit = None
@@ -231,6 +234,20 @@ def pareto_epsilon_greedy(pool: list[dict[str, Any]], epsilon: float, rng: np.ra
         if rng.random() < epsilon or r == ranks.max():
             return pool[int(rng.choice(front))]
     raise AssertionError("unreachable")
+
+
+def child_log_params(meta: dict[str, Any]) -> float:
+    """log10 of the parameter count of the network a trial with these lineage constants will train: the
+    parent's checkpoint after the same seeded morph or pruning (``Lineage.prepare``). Costs one load and
+    one transform on the CPU (well under a second for the space's largest networks), not a training."""
+    import torch
+
+    from hyperion_bench.lineage import KEYS, Lineage
+    from hyperion_bench.nn import count_params
+
+    lineage = Lineage(**{k: v for k, v in meta.items() if k in KEYS and k not in ("distill", "save_checkpoint")})
+    child = lineage.prepare(None, torch.device("cpu"))
+    return float(np.log10(max(count_params(child), 1)))
 
 
 def _config_depth(space: Any, config: dict[str, Any]) -> int:

@@ -21,8 +21,9 @@ The loop (one point at a time, as in the authors' code):
    the same point.
 
 The cheap objectives are whichever of the suite's Pareto metrics ``context.cheap_objectives(config)``
-returns (on flowers17: ``log10_n_params``). On a suite where it returns nothing (the synthetic zdt
-suites) every objective is modelled and MS-EHVI is plain EHVI. The candidate pool is scored instead
+returns: on flowers17 ``log10_n_params``, on the synthetic zdt suites ``f1`` (= x0, exact), so only
+``f2`` has a GP there, which explains most of MS-EHVI's lead on ZDT (``results/mo-zdt/``). On a suite
+where it returns nothing every objective is modelled and MS-EHVI is plain EHVI. The candidate pool is scored instead
 of gradient-optimised because the cheap objective is a step function of the config (integers,
 choices): its gradient is zero almost everywhere, so a discrete search over snapped candidates is
 both exact and fast on a CPU.

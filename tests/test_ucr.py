@@ -16,7 +16,7 @@ from conftest import write_suite
 from hyperion_bench.cli import main
 from hyperion_bench.data import _ucr, load_dataset
 from hyperion_bench.errors import UserError
-from hyperion_bench.evaluate import MIN_SAMPLES, InvalidConfig, prepare_signal
+from hyperion_bench.evaluate import MIN_SAMPLES, InvalidConfig, evaluate, prepare_signal
 from hyperion_bench.suites import load_suite
 
 needs_aeon = pytest.mark.skipif(importlib.util.find_spec("aeon") is None,
@@ -138,6 +138,19 @@ def test_a_data_dir_suite_runs_end_to_end_and_records_invalid_configs_as_failed(
     assert (frame.loc[bad, "status"] == "failed").all()
     assert frame.loc[bad, "error"].str.contains("InvalidConfig: window 64 is longer than the signal").all()
     assert (frame.loc[~bad, "status"] == "completed").all() and frame.loc[~bad, "test_error"].notna().all()
+
+
+@needs_aeon
+@pytest.mark.parametrize("name, channels", [("gesture", 1), ("vowels", 12)])
+def test_the_bundled_suites_train_a_network_on_their_channels(name, channels):
+    suite = load_suite(name)
+    data = load_dataset(suite.dataset, split_seed=suite.split_seed, val_fraction=suite.val_fraction,
+                        **suite.data_options)
+    assert data.in_shape[0] == channels
+    config = {**suite.space.sample(np.random.default_rng(0)), "cells": 1, "channels": 8}
+    config = {k: v for k, v in config.items() if not k.startswith("inner")}
+    metrics = evaluate(suite, config, data, epochs=1)
+    assert 0 <= metrics["test_error"] <= 1 and metrics["n_params"] > 0
 
 
 SUITE = """

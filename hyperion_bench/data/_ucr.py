@@ -69,7 +69,9 @@ def bundled_problems() -> list[str]:
 
 def locate(dataset: str, data_dir: Path | None, want_download: bool) -> list[Path]:
     """The two ``.ts`` files: from ``<data dir>/<Name>/`` when that folder exists (an incomplete one is an
-    error, never silently replaced by aeon's copy), else the copy bundled with aeon."""
+    error, never silently replaced by aeon's copy), else the copy bundled with aeon. ``want_download``
+    is ignored: nothing here fetches the archive (aeon could, but this harness never touches the network
+    unasked and the archive's server was not reachable to test it)."""
     name = problem_name(dataset)
     expected = files(name)
     if data_dir is not None and (data_dir / name).is_dir():

@@ -29,6 +29,17 @@ class TrialDiverged(RuntimeError):
     """The training loss became NaN or infinite; the trial is recorded as failed."""
 
 
+class InvalidConfig(ValueError):
+    """A config the search space allows but the data cannot honour (a window longer than the signal, a
+    window and rate that leave too few samples). Raised before any training, so the trial is recorded as
+    failed with this message and costs its budget slot, like any other failure, instead of crashing."""
+
+
+# Fewest samples a 1-D signal may keep after window and downsampling: the cell network's two stride-2
+# reductions (3+ cells) then leave one sample, and a kernel of 3 still sees more signal than padding.
+MIN_SAMPLES = 4
+
+
 def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -40,12 +51,22 @@ def prepare_signal(x: torch.Tensor, window: int, downsample: int) -> torch.Tenso
 
     This is the Hyperion motor use case's window size and sampling rate (Table 1): a shorter window and
     a lower rate make a cheaper network, at some cost in accuracy, and the optimiser trades them off.
+    ``window`` 0 is the whole signal. Works on any channel count and length; a window longer than the
+    signal or fewer than ``MIN_SAMPLES`` samples left raise :class:`InvalidConfig` (a failed trial).
     """
     length = x.shape[-1]
+    if window < 0 or downsample < 1:
+        raise InvalidConfig(f"window must be >= 0 and downsample >= 1, got window {window}, downsample {downsample}")
+    if window > length:
+        raise InvalidConfig(f"window {window} is longer than the signal ({length} samples)")
+    kept = (window or length) // downsample
+    if kept < MIN_SAMPLES:
+        raise InvalidConfig(f"window {window or length} with downsample {downsample} leaves {kept} of the signal's "
+                            f"{length} samples; the 1-D network needs at least {MIN_SAMPLES}")
     if 0 < window < length:
         start = (length - window) // 2
         x = x[..., start : start + window]
-    if downsample > 1 and x.shape[-1] >= downsample:
+    if downsample > 1:
         x = F.avg_pool1d(x, downsample, downsample)
     return x
 

@@ -124,7 +124,7 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     """Run every (method, seed); returns the result folders. Checks the data before starting."""
     import torch
 
-    from hyperion_bench.data import load_dataset
+    from hyperion_bench.data import load_suite_data
     from hyperion_bench.evaluate import resolve_device
     from hyperion_bench.methods import METHODS
 
@@ -143,8 +143,7 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     if suite.family == "synthetic":  # cheap trials run in this process (inprocess.py): no data, no workers
         return [run_one(settings, method, seed, device, None) for method in settings.methods for seed in settings.seeds]
     # fail fast (one line, exit 2) on missing data, and warm the dataset cache for the workers
-    load_dataset(suite.dataset, settings.data_dir, split_seed=suite.split_seed, val_fraction=suite.val_fraction,
-                 test_fraction=suite.test_fraction, download=settings.download)
+    load_suite_data(suite, settings.data_dir, download=settings.download)
     from hyperion_bench.backend import WorkerPool
 
     threads = threads_per_trial(settings.workers, device)

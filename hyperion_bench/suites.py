@@ -20,6 +20,10 @@ from hyperion_bench.space import JointSpace, Param
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 
 DATASETS = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10", "eurosat", "flowers17")
+# plus any UCR/UEA problem as "ucr:<Name>" (data/_ucr.py), and how its unequal lengths are equalised
+UCR_PREFIX = "ucr:"
+UCR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+UNEQUAL = ("pad", "resample")
 # synthetic problems (family "synthetic"): the trial is the function itself, see synthetic.py
 SYNTHETIC = ("zdt1", "zdt2", "zdt3")
 FAMILIES = ("cell", "plain_cnn", "synthetic")
@@ -174,6 +178,8 @@ class Suite:
     wallclock_s: float | None
     min_epochs: int
     max_epochs: int
+    # the source's own options, passed to load_dataset (ucr:<Name>: unequal, length); empty for the rest
+    data_options: dict[str, Any] = field(default_factory=dict)
     oneshot: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in ONESHOT.items()})
     hyperion: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERION.items()})
     hyperdarts: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERDARTS.items()})
@@ -267,7 +273,8 @@ class _Parser:
                 raise self.fail(k, f"unknown table (allowed: {', '.join(sorted(top))})")
         meta = self.table(self.raw, "suite", {"name", "description"})
         data = self.table(
-            self.raw, "data", {"dataset", "split_seed", "val_fraction", "test_fraction"}, {"dataset"}
+            self.raw, "data", {"dataset", "split_seed", "val_fraction", "test_fraction", "unequal", "length"},
+            {"dataset"},
         )
         net = self.table(self.raw, "network", {"family", "nodes", "stem_multiplier", "n_var"}, {"family"})
         training = self.table(self.raw, "training", set(SETTINGS) - {"op", "kernel", "activation"})
@@ -278,8 +285,7 @@ class _Parser:
         budget = self.table(self.raw, "budget", {"max_trials", "wallclock", "min_epochs", "max_epochs"})
 
         dataset = self.typed(data, "data", "dataset", (str,))
-        if dataset not in DATASETS + SYNTHETIC:
-            raise self.fail("data.dataset", f"unknown dataset {dataset!r} (known: {', '.join(DATASETS + SYNTHETIC)})")
+        data_options = self.data_options(data, dataset)
         val_fraction = float(self.typed(data, "data", "val_fraction", (int, float), 0.2))
         test_fraction = float(self.typed(data, "data", "test_fraction", (int, float), 0.2))
         for key, v in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
@@ -411,11 +417,35 @@ class _Parser:
             wallclock_s=wallclock_s,
             min_epochs=min_epochs,
             max_epochs=max_epochs,
+            data_options=data_options,
             oneshot=oneshot,
             hyperion=hyperion,
             hyperdarts=hyperdarts,
             raw=self.raw,
         )
+
+    def data_options(self, data: dict, dataset: str) -> dict[str, Any]:
+        """Check the dataset name; a UCR/UEA problem (``ucr:<Name>``) may say how unequal lengths are made
+        equal (``unequal``: "pad" or "resample"; ``length``: 0 = the longest series). Whether the problem
+        exists is checked when the data is loaded (it may come from --data-dir)."""
+        known = ", ".join((*DATASETS, *SYNTHETIC, f"{UCR_PREFIX}<Name>"))
+        if dataset.startswith(UCR_PREFIX):
+            if not UCR_NAME.match(dataset[len(UCR_PREFIX):]):
+                raise self.fail("data.dataset", f"expected {UCR_PREFIX}<Name> with the archive's problem name "
+                                                f"(letters, digits, _ . -), got {dataset!r}")
+            unequal = self.typed(data, "data", "unequal", (str,), "pad")
+            if unequal not in UNEQUAL:
+                raise self.fail("data.unequal", f"must be one of {', '.join(UNEQUAL)}, got {unequal!r}")
+            length = self.typed(data, "data", "length", (int,), 0)
+            if length < 0 or length == 1:
+                raise self.fail("data.length", f"must be 0 (the longest series) or at least 2, got {length}")
+            return {"unequal": unequal, "length": length}
+        if dataset not in DATASETS + SYNTHETIC:
+            raise self.fail("data.dataset", f"unknown dataset {dataset!r} (known: {known})")
+        for k in ("unequal", "length"):
+            if k in data:
+                raise self.fail(f"data.{k}", f"only {UCR_PREFIX}<Name> datasets take it")
+        return {}
 
     def settings_table(self, key: str, spec: dict[str, tuple[type, Any]]) -> dict[str, Any]:
         """An optional table of typed settings with defaults ([oneshot], [hyperion], [hyperdarts])."""

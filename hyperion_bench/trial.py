@@ -32,7 +32,7 @@ def split_config(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
 
 def load_trial_inputs(constants: dict[str, Any]) -> tuple[Any, Any]:
     """The suite and its dataset, cached per process so warm workers pay for them once."""
-    from hyperion_bench.data import load_dataset
+    from hyperion_bench.data import load_suite_data
     from hyperion_bench.suites import load_suite
 
     path = constants["suite"]
@@ -41,16 +41,11 @@ def load_trial_inputs(constants: dict[str, Any]) -> tuple[Any, Any]:
     suite = _SUITES[path]
     if suite.family == "synthetic":  # the trial is the function: no data
         return suite, None
-    key = (suite.dataset, constants.get("data_dir"), suite.split_seed, suite.val_fraction, suite.test_fraction)
+    key = (suite.dataset, constants.get("data_dir"), suite.split_seed, suite.val_fraction, suite.test_fraction,
+           tuple(sorted(suite.data_options.items())))
     if key not in _DATA:
-        _DATA[key] = load_dataset(
-            suite.dataset,
-            constants.get("data_dir") or None,
-            split_seed=suite.split_seed,
-            val_fraction=suite.val_fraction,
-            test_fraction=suite.test_fraction,
-            download=bool(constants.get("download", False)),
-        )
+        _DATA[key] = load_suite_data(suite, constants.get("data_dir") or None,
+                                     download=bool(constants.get("download", False)))
     return suite, _DATA[key]
 
 

@@ -93,10 +93,9 @@ def _data_shape(suite: Any, data_dir: str | None) -> tuple[tuple[int, ...], int]
     if suite.family == "synthetic":
         return None
     try:
-        from hyperion_bench.data import load_dataset
+        from hyperion_bench.data import load_suite_data
 
-        data = load_dataset(suite.dataset, data_dir or None, split_seed=suite.split_seed,
-                            val_fraction=suite.val_fraction, test_fraction=suite.test_fraction)
+        data = load_suite_data(suite, data_dir or None)
     except Exception as exc:  # e.g. tests without data: the optimiser just gets no cheap objectives
         logger.info("no data shape for %s: %s", suite.name, exc)
         return None

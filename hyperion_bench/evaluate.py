@@ -50,14 +50,19 @@ def prepare_signal(x: torch.Tensor, window: int, downsample: int) -> torch.Tenso
     return x
 
 
-def augment_images(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random horizontal flip per sample and a random translation (pad = size/8) per batch."""
+def augment_images(x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+    """Random horizontal flip per sample and a random translation (pad = size/8) per batch.
+
+    The translation is drawn on the device and applied as a gather with device indices: reading it to
+    the host to slice with (``.tolist()``) would be a sync per training batch, stalling the GPU queue."""
     flip = torch.rand(x.shape[0], device=x.device, generator=gen) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     pad = max(1, x.shape[-1] // 8)
-    dx, dy = torch.randint(0, 2 * pad + 1, (2,), generator=gen, device=x.device).tolist()
+    shift = torch.randint(0, 2 * pad + 1, (2,), generator=gen, device=x.device)  # (dx, dy)
+    rows = torch.arange(x.shape[-2], device=x.device) + shift[1]
+    cols = torch.arange(x.shape[-1], device=x.device) + shift[0]
     padded = F.pad(x, (pad, pad, pad, pad))
-    return padded[..., dy : dy + x.shape[-2], dx : dx + x.shape[-1]]
+    return padded[..., rows[:, None], cols[None, :]]
 
 
 @torch.no_grad()

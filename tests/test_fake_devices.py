@@ -8,8 +8,8 @@ on meta also proves it has no host sync. Both accept 0-dim CPU tensors next to d
 CUDA does. Where the code reads values on purpose (the genotype, an epoch's loss), it does so
 through one small function that these tests replace, so everything before the read is covered.
 
-``HostTraffic`` records what would stall a GPU queue: value reads (``aten._local_scalar_dense``) and
-copies between the CPU and the device.
+``HostTraffic`` records what would stall a GPU queue: reads of device values (``aten._local_scalar_dense``;
+a meta tensor raises there anyway, the record names it) and copies between the CPU and the device.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ class HostTraffic(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = str(func.overloadpacket)
-        if name == "aten._local_scalar_dense":
-            self.reads.append(name)
+        if name == "aten._local_scalar_dense" and args[0].device.type != "cpu":  # a CPU scalar is no sync
+            self.reads.append(f"{name} on {args[0].device}")
         out = func(*args, **kwargs)
         sources = [a.device for a in args if isinstance(a, torch.Tensor) and a.dim() > 0]
         if name in ("aten._to_copy", "aten.copy_") and isinstance(out, torch.Tensor) and any(
@@ -99,3 +99,79 @@ def test_genotype_derives_from_alphas_on_fake_cuda(fast, monkeypatch):
         geno = net.genotype()  # outside the device context: a tensor made without a device is on the CPU
     assert geno.reduce is not None
     assert seen and all(d.type == "cuda" for d in seen)
+
+
+# -- finding 4 and the search step: no host sync, no host-to-device copy per step ----------------------------
+
+def search_batches(device, n=4):
+    torch.manual_seed(1)
+    x, y = torch.randn(2 * n, *IN_SHAPE), torch.randint(0, 3, (2 * n,))
+    x, y = x.to(device), y.to(device)
+    return x[:n], y[:n], x[n:], y[n:]
+
+
+@pytest.mark.parametrize("inner", ["reference-1", "reference-2", "fast-1", "fast-2", "hyperdarts"])
+def test_a_search_step_runs_on_meta_without_host_traffic(inner):
+    """DARTS' step (first and second order, reference and fast supernet) and hyperDARTS' step, with
+    the size penalty, on the meta device: forward, backward and both optimiser steps run, and nothing
+    reads a value or copies between host and device. On commit 37ca364 the second-order step read
+    ``float(norm)`` (a host sync per step) and the size penalty copied its tables to the device on
+    every call (``n.to(a.device)``)."""
+    from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step
+    from hyperion_bench.nn.hyperdarts import HyperSuperNetwork
+    from hyperion_bench.oneshot import expected_size_penalty
+
+    kind, order = (inner.split("-") + ["1"])[:2]
+    net = tiny_supernet(fast=kind != "reference").to("meta")
+    penalty = expected_size_penalty(net, 1e-5)
+    if kind == "hyperdarts":
+        net = HyperSuperNetwork(net, "mlp")
+    s = DartsSettings(batch_size=4, order=int(order))
+    w_opt, a_opt, _ = make_optimizers(net, s, 10)
+    batches = search_batches("meta")
+    with HostTraffic() as traffic:
+        loss = search_step(net, w_opt, a_opt, s, *batches, alpha_penalty=penalty)
+    assert loss.device.type == "meta" and loss.dim() == 0
+    assert all(a.grad is not None and a.grad.device.type == "meta" for a in net.arch_parameters())
+    assert traffic.reads == [] and traffic.copies == []
+
+
+def test_the_size_penalty_reads_nothing_from_the_host():
+    """The size tables are built on the alphas' device once; a call is device work only."""
+    from hyperion_bench.oneshot import expected_size_penalty
+
+    net = tiny_supernet(fast=True).to("meta")
+    penalty = expected_size_penalty(net, 1e-5)
+    with HostTraffic() as traffic:
+        value = penalty()
+    assert value.device.type == "meta" and value.dim() == 0
+    assert traffic.copies == [] and traffic.reads == []
+
+
+def test_augmentation_runs_on_meta_without_a_host_read():
+    """Flip and translation are drawn and applied on the device. On commit 37ca364 the translation was
+    read to the host (``.tolist()``) once per training batch, a sync that stalls the GPU queue."""
+    from hyperion_bench.evaluate import augment_images
+
+    x = torch.empty(4, *IN_SHAPE, device="meta")
+    with HostTraffic() as traffic:
+        out = augment_images(x, None)
+    assert out.shape == x.shape and out.device.type == "meta"
+    assert traffic.reads == [] and traffic.copies == []
+
+
+def test_augmentation_is_a_flip_and_a_translation_of_the_padded_batch():
+    """The device-side crop computes what the slicing did: the same draws, the same pixels."""
+    from hyperion_bench.evaluate import augment_images
+
+    x = torch.randn(5, *IN_SHAPE)
+    gen = torch.Generator().manual_seed(3)
+    got = augment_images(x, gen)
+    gen.manual_seed(3)
+    flip = torch.rand(5, generator=gen) < 0.5
+    pad = max(1, IN_SHAPE[-1] // 8)
+    dx, dy = torch.randint(0, 2 * pad + 1, (2,), generator=gen).tolist()
+    flipped = torch.where(flip[:, None, None, None], x.flip(-1), x)
+    want = torch.nn.functional.pad(flipped, (pad,) * 4)[..., dy:dy + IN_SHAPE[1], dx:dx + IN_SHAPE[2]]
+    assert torch.equal(got, want)
+

@@ -83,8 +83,9 @@ def unrolled_alpha_grads(net: SuperNetwork, w_opt: torch.optim.SGD, xi: float, x
     # Hessian-vector product by central differences. Both shifted weight sets and a copy of da are made
     # before the next forward: under torch.compile(mode="reduce-overhead") each forward starts a new
     # CUDA-graph iteration, which may overwrite the previous graphs' outputs (dw, da).
+    # eps stays a device tensor: float(norm) would be a host sync per step
     norm = torch.sqrt(sum((d.detach() ** 2).sum() for d in dw))
-    eps = eps_scale / max(float(norm), 1e-12)
+    eps = eps_scale / norm.clamp_min(1e-12)
     da = [g.clone() for g in da]
     shifted = [{**{names[id(w)]: w.detach() + sign * eps * d for w, d in zip(weights, dw, strict=True)},
                 **{names[id(a)]: a for a in alphas}} for sign in (1.0, -1.0)]

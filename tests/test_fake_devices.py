@@ -175,3 +175,45 @@ def test_augmentation_is_a_flip_and_a_translation_of_the_padded_batch():
     want = torch.nn.functional.pad(flipped, (pad,) * 4)[..., dy:dy + IN_SHAPE[1], dx:dx + IN_SHAPE[2]]
     assert torch.equal(got, want)
 
+
+# -- finding 2: CUDA-graph outputs are overwritten by the next replay -----------------------------------------
+
+@pytest.mark.parametrize("fast", [False, True], ids=["reference", "fast"])
+def test_second_order_step_survives_outputs_overwritten_by_the_next_forward(fast, monkeypatch):
+    """Under ``torch.compile(mode="reduce-overhead")`` each forward of the supernet replays a CUDA graph
+    whose outputs overwrite those of the previous replay, gradients of its backward included
+    ("accessing tensor output of CUDAGraphs that has been overwritten"). Simulated on the CPU: every
+    tensor ``torch.autograd.grad`` returned is filled with NaN when the supernet's next forward starts.
+    The second-order step must give the same alphas and weights as without. On commit 37ca364 it read
+    the first shifted gradient set after the second shifted forward."""
+    from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step
+
+    def one_step(poison: bool) -> list[torch.Tensor]:
+        net = tiny_supernet(fast)
+        s = DartsSettings(batch_size=4, order=2)
+        w_opt, a_opt, _ = make_optimizers(net, s, 10)
+        returned: list[torch.Tensor] = []
+        if poison:
+            real_grad = torch.autograd.grad
+
+            def grad(*args, **kwargs):
+                out = real_grad(*args, **kwargs)
+                returned.extend(g for g in out if g is not None)
+                return out
+
+            def overwrite(module, inputs):
+                with torch.no_grad():
+                    for g in returned:
+                        g.fill_(float("nan"))
+                returned.clear()
+
+            monkeypatch.setattr(torch.autograd, "grad", grad)
+            net.register_forward_pre_hook(overwrite)
+        search_step(net, w_opt, a_opt, s, *search_batches("cpu"))
+        monkeypatch.undo()
+        return [p.detach().clone() for p in net.parameters()]
+
+    clean, poisoned = one_step(False), one_step(True)
+    assert all(torch.isfinite(p).all() for p in poisoned)
+    for a, b in zip(clean, poisoned, strict=True):
+        torch.testing.assert_close(b, a, rtol=0, atol=0)

@@ -82,7 +82,7 @@ def unrolled_alpha_grads(net: SuperNetwork, w_opt: torch.optim.SGD, xi: float, x
 
     # Hessian-vector product by central differences. Both shifted weight sets and a copy of da are made
     # before the next forward: under torch.compile(mode="reduce-overhead") each forward starts a new
-    # CUDA-graph iteration, which may overwrite the previous graphs' outputs (dw, da).
+    # CUDA-graph iteration, which may overwrite the previous graphs' outputs (dw, da, the hess sets).
     # eps stays a device tensor: float(norm) would be a host sync per step
     norm = torch.sqrt(sum((d.detach() ** 2).sum() for d in dw))
     eps = eps_scale / norm.clamp_min(1e-12)
@@ -90,7 +90,9 @@ def unrolled_alpha_grads(net: SuperNetwork, w_opt: torch.optim.SGD, xi: float, x
     shifted = [{**{names[id(w)]: w.detach() + sign * eps * d for w, d in zip(weights, dw, strict=True)},
                 **{names[id(a)]: a for a in alphas}} for sign in (1.0, -1.0)]
     del dw, grad_wp_and_a
-    hess = [torch.autograd.grad(_loss(net, params, xt, yt), alphas) for params in shifted]
+    # each gradient set is copied before the next forward overwrites it (the second shifted forward,
+    # then the caller's weight step): without the copy hess[0] would be read after its graph replayed
+    hess = [[g.clone() for g in torch.autograd.grad(_loss(net, params, xt, yt), alphas)] for params in shifted]
     return [a - xi * (gp - gm) / (2 * eps) for a, gp, gm in zip(da, hess[0], hess[1], strict=True)]
 
 

@@ -195,6 +195,7 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         h = suite.hyperdarts
         net = HyperSuperNetwork(net, h["hypernet"], h["hidden"] or None)
     if suite.oneshot["compile"]:  # the whole module the search drives (hyperDARTS: heads and supernet as one)
+        torch._dynamo.reset()  # every search compiles from the same state, whatever ran before in this worker
         net = torch.compile(net, mode=suite.oneshot["compile"])
     if deadline is not None:  # at most search_fraction of what is left of the (method, seed) budget
         deadline = time.time() + suite.oneshot["search_fraction"] * max(deadline - time.time(), 0.0)
@@ -209,4 +210,8 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         search_peak_gpu_mem_mb=(torch.cuda.max_memory_allocated(x.device) - base) / 2**20
         if x.device.type == "cuda" else 0.0,
     )
-    return net.genotype(), info
+    genotype = net.genotype()
+    if suite.oneshot["compile"]:  # free its compiled graphs and CUDA-graph pools before the derived network trains
+        del net
+        torch._dynamo.reset()
+    return genotype, info

@@ -19,7 +19,7 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from hyperion_bench.nn import supernet as supernet_module
+from hyperion_bench import device
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.supernet_fast import make_supernet
 
@@ -38,7 +38,7 @@ def zeros_like_values(t: torch.Tensor) -> list:
     """Stand-in for a host read on a device without values: nested lists of zeros of ``t``'s shape
     (plain Python: under FakeTensorMode even a new CPU tensor has no values)."""
     def zeros(shape):
-        return [0.0] * shape[0] if len(shape) == 1 else [zeros(shape[1:]) for _ in range(shape[0])]
+        return 0.0 if not shape else [zeros(shape[1:]) for _ in range(shape[0])]
 
     return zeros(tuple(t.shape))
 
@@ -72,7 +72,7 @@ def test_genotype_derives_from_alphas_on_meta(fast, monkeypatch):
 
     On commit 37ca364 this raised "Tensor on device cpu is not on the expected device meta" (a CPU
     mask next to the device softmax: every one-shot trial failed on a GPU once its search ended)."""
-    monkeypatch.setattr(supernet_module, "_host_values", zeros_like_values, raising=False)
+    monkeypatch.setattr(device, "host_values", zeros_like_values)
     net = tiny_supernet(fast).to("meta")
     assert net.has_reduction
     geno = net.genotype()
@@ -91,7 +91,7 @@ def test_genotype_derives_from_alphas_on_fake_cuda(fast, monkeypatch):
         seen.append(t.device)
         return zeros_like_values(t)
 
-    monkeypatch.setattr(supernet_module, "_host_values", host, raising=False)
+    monkeypatch.setattr(device, "host_values", host)
     with FakeTensorMode():
         with torch.device("cuda"):  # built there: a fake module cannot be moved (.to)
             net = tiny_supernet(fast)
@@ -122,7 +122,8 @@ def test_a_search_step_runs_on_meta_without_host_traffic(inner):
     from hyperion_bench.oneshot import expected_size_penalty
 
     kind, order = (inner.split("-") + ["1"])[:2]
-    net = tiny_supernet(fast=kind != "reference").to("meta")
+    # the reference with one (normal) cell: its reductions run the same modules; the fast path groups them
+    net = tiny_supernet(fast=kind != "reference", cells=1 if kind == "reference" else 3).to("meta")
     penalty = expected_size_penalty(net, 1e-5)
     if kind == "hyperdarts":
         net = HyperSuperNetwork(net, "mlp")
@@ -178,8 +179,7 @@ def test_augmentation_is_a_flip_and_a_translation_of_the_padded_batch():
 
 # -- finding 2: CUDA-graph outputs are overwritten by the next replay -----------------------------------------
 
-@pytest.mark.parametrize("fast", [False, True], ids=["reference", "fast"])
-def test_second_order_step_survives_outputs_overwritten_by_the_next_forward(fast, monkeypatch):
+def test_second_order_step_survives_outputs_overwritten_by_the_next_forward(monkeypatch):
     """Under ``torch.compile(mode="reduce-overhead")`` each forward of the supernet replays a CUDA graph
     whose outputs overwrite those of the previous replay, gradients of its backward included
     ("accessing tensor output of CUDAGraphs that has been overwritten"). Simulated on the CPU: every
@@ -189,7 +189,7 @@ def test_second_order_step_survives_outputs_overwritten_by_the_next_forward(fast
     from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step
 
     def one_step(poison: bool) -> list[torch.Tensor]:
-        net = tiny_supernet(fast)
+        net = tiny_supernet(fast=True, cells=1)  # the step's code is the same for the reference supernet
         s = DartsSettings(batch_size=4, order=2)
         w_opt, a_opt, _ = make_optimizers(net, s, 10)
         returned: list[torch.Tensor] = []
@@ -217,3 +217,88 @@ def test_second_order_step_survives_outputs_overwritten_by_the_next_forward(fast
     assert all(torch.isfinite(p).all() for p in poisoned)
     for a, b in zip(clean, poisoned, strict=True):
         torch.testing.assert_close(b, a, rtol=0, atol=0)
+
+
+# -- a whole trial: search, derivation, building, one epoch with augmentation, evaluation ---------------------
+
+TRIAL_SUITE = """
+[oneshot]
+epochs = 1
+batch_size = 4
+"""
+FIXED = {"cells": 1, "channels": 4, "batch_size": 4, "augment": True, "op@0": "conv", "op@1": "sep_conv",
+         "kernel@0": 3, "kernel@1": 3, "activation@0": "relu", "activation@1": "tanh"}
+TRIALS = {"fixed": FIXED,
+          "darts": {**{k: v for k, v in FIXED.items() if not k.startswith("op@")}, "inner@op": "conv|skip|avg_pool"},
+          "hyperdarts": {**{k: v for k, v in FIXED.items() if not k.startswith("op@")},
+                         "inner@op": "conv|skip|avg_pool", "inner_optimizer": "hyperdarts"}}
+
+
+class CountingReads:
+    """Stand-in for ``device.host_values``: counts the reads, returns zeros."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, t):
+        self.calls += 1
+        return zeros_like_values(t)
+
+
+@pytest.mark.parametrize("kind", list(TRIALS))
+def test_a_whole_trial_runs_on_meta_with_constant_host_traffic(kind, tmp_path, monkeypatch):
+    """``evaluate`` on the meta device, everything of a trial but the values: the DARTS or hyperDARTS
+    search with the size penalty, the genotype from device-resident alphas, the derived network built
+    and trained (augmentation on), validation and test passes. The reads (``device.host_values``,
+    replaced) and the host<->device copies are counted for 1 and 2 epochs of 2 steps: a second epoch
+    adds exactly its two reads (training loss, validation), and no copy."""
+    from conftest import CELL_SUITE, make_tiny_data, write_suite
+    from hyperion_bench.evaluate import evaluate
+    from hyperion_bench.suites import load_suite
+
+    suite = load_suite(write_suite(tmp_path, CELL_SUITE + TRIAL_SUITE))
+    data = make_tiny_data(IN_SHAPE, n=16)  # 8 training images: 2 steps of 4
+    counts = []
+    for epochs in (1, 2):
+        reads = CountingReads()
+        monkeypatch.setattr(device, "host_values", reads)
+        with HostTraffic() as traffic:
+            metrics = evaluate(suite, TRIALS[kind], data, epochs=epochs, device="meta")
+        assert traffic.reads == []
+        counts.append((reads.calls, len(traffic.copies)))
+    assert metrics["epoch"] == 2 and metrics["peak_gpu_mem_mb"] == 0.0
+    assert ("search_steps" in metrics) == (kind != "fixed") and "genotype" in metrics
+    (reads1, copies1), (reads2, copies2) = counts
+    assert reads2 == reads1 + 2 and copies2 == copies1, counts
+
+
+@pytest.mark.parametrize("kind", ["reference", "fast", "hyperdarts"])
+def test_forward_passes_on_fake_cuda(kind):
+    """On "cuda" fake tensors, the forward half of a trial: a supernet's training forward (reference,
+    fast, or with hyperDARTS' generated weights) and its size penalty, the derived network's training
+    forward on an augmented batch and its evaluation sums. Backward cannot run there (no CUDA context);
+    the meta tests above cover it."""
+    from hyperion_bench.evaluate import augment_images, loss_error_sums
+    from hyperion_bench.nn.cell_network import CellNetwork
+    from hyperion_bench.nn.genotype import Edge
+    from hyperion_bench.nn.hyperdarts import HyperSuperNetwork
+    from hyperion_bench.oneshot import expected_size_penalty
+
+    node = (Edge(0, "sep_conv", 3, "tanh"), Edge(1, "skip", 1, "relu"))
+    geno = Genotype((node, (Edge(2, "conv", 3, "relu"), Edge(0, "avg_pool", 3, "relu"))))
+    with FakeTensorMode():
+        with torch.device("cuda"):
+            net = tiny_supernet(fast=kind != "reference")
+            penalty = expected_size_penalty(net, 1e-5)
+            if kind == "hyperdarts":
+                net = HyperSuperNetwork(net, "mlp")
+            derived = CellNetwork(IN_SHAPE, 3, geno, cells=3, channels=4)
+            x, y = torch.randn(4, *IN_SHAPE), torch.randint(0, 3, (4,))
+        # outside the device context: whatever the code makes without a device lands on the CPU
+        logits = net.train()(x)
+        assert logits.device.type == "cuda" and logits.shape == (4, 3)
+        assert penalty().device.type == "cuda"
+        out = derived.train()(augment_images(x, None))
+        assert out.device.type == "cuda" and out.shape == (4, 3)
+        sums = loss_error_sums(derived, x, y, batch=2)
+        assert sums.device.type == "cuda" and sums.shape == (2,)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from hyperion_bench import device
 from hyperion_bench.nn.supernet import SuperNetwork
 
 
@@ -136,11 +137,12 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
 
     ``deadline`` (a ``time.time()`` value) ends the search early so a trial respects the wall clock.
     """
-    gen = torch.Generator(device=x.device)
-    gen.manual_seed(seed)
+    gen = device.generator(x.device, seed)
     perm = torch.randperm(x.shape[0], device=x.device, generator=gen)
     half = x.shape[0] // 2
-    xt, yt, xv, yv = x[perm[:half]], y[perm[:half]], x[perm[half:]], y[perm[half:]]
+    # the halves are index tensors into x: copying them (x[perm[:half]]) would hold a second copy of the
+    # training split on the device for the whole search, memory only one-shot trials would pay
+    train_idx, val_idx = perm[:half], perm[half:]
     batch = min(s.batch_size, half)
     steps = max(half // batch, 1)
     w_opt, a_opt, sched = make_optimizers(net, s, s.epochs * steps)
@@ -148,18 +150,18 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
     started = time.time()
     epoch_losses = []
     for epoch in range(1, s.epochs + 1):
-        ot = torch.randperm(half, device=x.device, generator=gen)
-        ov = torch.randperm(xv.shape[0], device=x.device, generator=gen)
+        ot = train_idx[torch.randperm(half, device=x.device, generator=gen)]
+        ov = val_idx[torch.randperm(val_idx.shape[0], device=x.device, generator=gen)]
         total = torch.zeros((), device=x.device)
         done = 0
         for i in range(steps):
             it, iv = ot[i * batch:(i + 1) * batch], ov[i * batch:(i + 1) * batch]
-            total += search_step(net, w_opt, a_opt, s, xt[it], yt[it], xv[iv], yv[iv], alpha_penalty)
+            total += search_step(net, w_opt, a_opt, s, x[it], y[it], x[iv], y[iv], alpha_penalty)
             sched.step()
             done += 1
             if deadline is not None and time.time() > deadline:  # a partial last epoch still counts
                 break
-        loss = total.item() / done
+        loss = device.host_values(total) / done  # one host sync per epoch
         if not math.isfinite(loss):
             raise SearchDiverged(f"supernet training loss became {loss} in search epoch {epoch}")
         epoch_losses.append(loss)

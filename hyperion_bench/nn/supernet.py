@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hyperion_bench import device
 from hyperion_bench.nn.cell_network import cell_plan
 from hyperion_bench.nn.genotype import Edge, Genotype
 from hyperion_bench.nn.ops import FactorizedReduce, act_conv_bn, batchnorm, conv, make_op
@@ -142,7 +143,7 @@ def derive_cell(alphas: Sequence[torch.Tensor], candidates: Sequence[Sequence[Ca
 
     The softmax and the masking run where the alphas are (a mask must be made on their device: a CPU
     mask next to CUDA alphas is a device mismatch); the per-input strengths and best candidates of the
-    whole cell then reach the host in one transfer (``_host_values``), and the choice is made there."""
+    whole cell then reach the host in one transfer (``device.host_values``), and the choice is made there."""
     parts = []
     for alpha, cands in zip(alphas, candidates, strict=True):
         weights = F.softmax(alpha.detach().float(), dim=-1)
@@ -152,7 +153,7 @@ def derive_cell(alphas: Sequence[torch.Tensor], candidates: Sequence[Sequence[Ca
         mask = torch.tensor(usable, device=weights.device)
         strength, best = torch.where(mask, weights, torch.full_like(weights, -1.0)).max(dim=-1)
         parts.append(torch.stack([strength, best.to(strength.dtype)]))  # best < 2**24: exact in float32
-    values = _host_values(torch.cat(parts, dim=1))
+    values = device.host_values(torch.cat(parts, dim=1))
     cell, offset = [], 0
     for alpha, cands in zip(alphas, candidates, strict=True):
         n = alpha.shape[0]  # node j's inputs: j + 2
@@ -163,7 +164,3 @@ def derive_cell(alphas: Sequence[torch.Tensor], candidates: Sequence[Sequence[Ca
                                cands[best[i]][2] if cands[best[i]][2] != "-" else "relu") for i in inputs))
     return tuple(cell)
 
-
-def _host_values(t: torch.Tensor) -> list:
-    """The derivation's one read of device values (a host sync on a GPU, once per cell and search)."""
-    return t.tolist()

@@ -10,8 +10,8 @@ files of ``benchmarks/`` and random class-separable data of their input shapes (
 dataset on disk). It prints, per trial, wall time, search time and the GPU memory figures the trial
 records (README, "GPU memory"), and writes them as markdown and JSON with ``--out``.
 
-It imports only torch and numpy besides this package (no syne-tune, optuna, hyperopt, flaml, pymoo):
-the device machine has none of those. ``tests/test_gpu_ready.py`` runs it with ``--quick`` on the CPU
+Besides this package it imports only torch, numpy and pandas (no syne-tune, optuna, hyperopt, flaml,
+pymoo): the device machine has none of those. ``tests/test_gpu_ready.py`` runs it with ``--quick`` on the CPU
 while those modules are blocked, and checks the set of imported packages.
 
     python benchmarks/gpu_trials.py --device cuda --out "$OUT/gpu_trials.md"    # about a minute on an H100-class GPU

@@ -9,16 +9,20 @@
 # and, if device time is left, the same with "default" (inductor without CUDA graphs).
 # Optional call 3 (no issue owes it): hyperDARTS' step next to DARTS' (classic space, first order):
 #     bash benchmarks/gpu_owed.sh hyperdarts "$OUT"
-# Both need only torch and pandas (preinstalled there); nothing has to be carried. Each command's
+# Call 4 (issue 16; under 3 minutes): one evaluate trial of each family end to end on CUDA (plain CNN,
+# DARTS, Hyperion with a sub-search-space, hyperDARTS) on data the script makes, with per-trial time
+# and the GPU memory figures every trial records:
+#     bash benchmarks/gpu_owed.sh trials "$OUT"
+# All need only torch and pandas (preinstalled there); nothing has to be carried (call 4: torch alone). Each command's
 # exit status is printed and the next one still runs (a FAIL in one check must not lose the others).
 # Copy what comes back to results/darts_step/ and results/hyperion-memory/, with the date and device.
 set -u
-usage="usage: gpu_owed.sh eager OUT_DIR | gpu_owed.sh compile OUT_DIR MODE | gpu_owed.sh hyperdarts OUT_DIR"
+usage="usage: gpu_owed.sh eager|hyperdarts|trials OUT_DIR | gpu_owed.sh compile OUT_DIR MODE"
 what=${1:-}
 out=${2:-}
 mode=${3:-reduce-overhead}
 py=${PYTHON:-python3}  # the device image's python3 holds torch
-if [[ -z "$out" || ( "$what" != eager && "$what" != compile && "$what" != hyperdarts ) ]]; then echo "$usage" >&2; exit 2; fi
+if [[ -z "$out" || ( "$what" != eager && "$what" != compile && "$what" != hyperdarts && "$what" != trials ) ]]; then echo "$usage" >&2; exit 2; fi
 mkdir -p "$out"
 out=$(realpath "$out")
 cd "$(dirname "$0")/.."
@@ -41,5 +45,8 @@ compile)
 hyperdarts)
   run "$py" benchmarks/darts_step.py --device cuda --only darts-8 --orders 1 --hyperdarts \
       --out "$out/darts_step_hyperdarts.md"
+  ;;
+trials)
+  run timeout 170 "$py" benchmarks/gpu_trials.py --device cuda --out "$out/gpu_trials.md"
   ;;
 esac

@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, installed or not
     sys.path.insert(0, str(ROOT))
 
 from hyperion_bench.atomic import write_text_atomic  # noqa: E402
+from hyperion_bench.device import warm_up  # noqa: E402
 from hyperion_bench.errors import UserError, run_script  # noqa: E402
 from hyperion_bench.hardware import cpu_model  # noqa: E402
 from hyperion_bench.memory import step_peak_mb  # noqa: E402
@@ -89,6 +90,7 @@ def measure_steps(suite, config: dict, device: torch.device, batch: int, steps: 
     suite.oneshot["fast"] = fast
     cands = node_candidates(suite, config)
     if device.type == "cuda":
+        warm_up(device)  # the one-time cuBLAS/cuDNN state in every row's baseline, not in the first row's peak
         torch.cuda.empty_cache()
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)

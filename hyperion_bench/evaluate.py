@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hyperion_bench import device as devices
+from hyperion_bench.device import PeakMeter, warm_up
 from hyperion_bench.nn import Genotype, build_network, count_params
 from hyperion_bench.objectives import derive, weighted_sum
 from hyperion_bench.oneshot import needs_search, run_search
@@ -71,26 +73,67 @@ def prepare_signal(x: torch.Tensor, window: int, downsample: int) -> torch.Tenso
     return x
 
 
-def augment_images(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random horizontal flip per sample and a random translation (pad = size/8) per batch."""
+def augment_images(x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+    """Random horizontal flip per sample and a random translation (pad = size/8) per batch.
+
+    The translation is drawn on the device and applied as a gather with device indices: reading it to
+    the host to slice with (``.tolist()``) would be a sync per training batch, stalling the GPU queue."""
     flip = torch.rand(x.shape[0], device=x.device, generator=gen) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     pad = max(1, x.shape[-1] // 8)
-    dx, dy = torch.randint(0, 2 * pad + 1, (2,), generator=gen, device=x.device).tolist()
+    shift = torch.randint(0, 2 * pad + 1, (2,), generator=gen, device=x.device)  # (dx, dy)
+    rows = torch.arange(x.shape[-2], device=x.device) + shift[1]
+    cols = torch.arange(x.shape[-1], device=x.device) + shift[0]
     padded = F.pad(x, (pad, pad, pad, pad))
-    return padded[..., dy : dy + x.shape[-2], dx : dx + x.shape[-1]]
+    return padded[..., rows[:, None], cols[None, :]]
 
 
 @torch.no_grad()
-def predict_loss_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> tuple[float, float]:
+def loss_error_sums(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> torch.Tensor:
+    """Summed cross-entropy and number of wrong predictions over (x, y), as one device tensor (float64).
+
+    Tensor code only: the sums stay on the device across batches, so an evaluation costs one host
+    read (:func:`predict_loss_error`), not two per batch."""
     model.eval()
-    loss_sum, wrong = 0.0, 0
+    total = torch.zeros(2, dtype=torch.float64, device=x.device)
     for i in range(0, x.shape[0], batch):
-        logits = model(x[i : i + batch])
-        loss_sum += F.cross_entropy(logits, y[i : i + batch], reduction="sum").item()
-        wrong += (logits.argmax(1) != y[i : i + batch]).sum().item()
+        logits, yb = model(x[i : i + batch]), y[i : i + batch]
+        total += torch.stack([F.cross_entropy(logits, yb, reduction="sum"), (logits.argmax(1) != yb).sum()])
+    return total
+
+
+def predict_loss_error(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 1024) -> tuple[float, float]:
+    """Mean loss and error rate over (x, y)."""
+    loss_sum, wrong = devices.host_values(loss_error_sums(model, x, y, batch))
     n = max(x.shape[0], 1)
     return loss_sum / n, wrong / n
+
+
+def train_epoch(model: nn.Module, opt: torch.optim.Optimizer, sched: Any, x: torch.Tensor, y: torch.Tensor,
+                batch: int, steps: int, gen: torch.Generator | None, augment: bool, lineage: Any = None
+                ) -> torch.Tensor:
+    """``steps`` training steps on shuffled batches of (x, y); returns the summed loss as a device tensor.
+
+    Tensor code only (no value is read, no host copy), so the GPU queue never waits for the host inside
+    an epoch; ``tests/test_fake_devices.py`` runs it on the meta device, where any read would raise.
+    Drops the last partial batch: no size-1 BatchNorm batches."""
+    model.train()
+    order = torch.randperm(x.shape[0], device=x.device, generator=gen)
+    loss_sum = torch.zeros((), device=x.device)
+    for step in range(steps):
+        idx = order[step * batch : (step + 1) * batch]
+        xb = x[idx]
+        if augment:
+            xb = augment_images(xb, gen)
+        logits, yb = model(xb), y[idx]
+        loss = lineage.loss(logits, xb, yb) if lineage is not None else F.cross_entropy(logits, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        loss_sum += loss.detach()
+    return loss_sum
 
 
 def evaluate(
@@ -115,18 +158,18 @@ def evaluate(
 
     ``data`` is a :class:`hyperion_bench.data.Dataset`. ``epochs`` overrides the config's (multi-fidelity
     methods). Every report carries epoch, val_error, val_loss, train_loss, n_params, the suite's
-    weighted_sum, elapsed_s and peak_gpu_mem_mb (0 on the CPU); the last also test_error/test_loss.
+    weighted_sum, elapsed_s and the GPU memory figures (README, "GPU memory"; 0 on the CPU): peak_gpu_mem_mb,
+    train_peak_gpu_mem_mb, eval_peak_gpu_mem_mb, data_gpu_mem_mb; the last also test_error/test_loss.
     Raises :class:`TrialDiverged` on a non-finite loss. Same seed on the CPU -> same numbers.
     ``lineage`` (:mod:`hyperion_bench.lineage`, BULK & CUT only) starts from a parent's trained network,
     may distil from it, and saves the trained network; None (every other method) changes nothing.
     """
     started = time.perf_counter()
     dev = resolve_device(device)
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
+    warm_up(dev)  # library workspaces exist before the baseline: the first trial of a process pays no more
+    meter = PeakMeter(dev)
     torch.manual_seed(seed)
-    gen = torch.Generator(device=dev)
-    gen.manual_seed(seed)
+    gen = devices.generator(dev, seed)
     s = suite.setting
 
     splits = {k: getattr(data, k) for k in ("x_train", "x_val", "x_test")}
@@ -136,6 +179,7 @@ def evaluate(
     x_train, x_val, x_test = (splits[k].to(dev) for k in ("x_train", "x_val", "x_test"))
     y_train, y_val, y_test = (getattr(data, k).to(dev) for k in ("y_train", "y_val", "y_test"))
     in_shape = tuple(x_train.shape[1:])
+    data_mb = meter.baseline()  # the resident splits are the same for every method: peaks are above them
 
     search_info: dict[str, Any] = {}
     if genotype is None and needs_search(suite, config):
@@ -160,26 +204,14 @@ def evaluate(
 
     metrics: dict[str, Any] = {}
     for epoch in range(1, n_epochs + 1):
-        model.train()
-        order = torch.randperm(x_train.shape[0], device=dev, generator=gen)
-        loss_sum = torch.zeros((), device=dev)
-        for step in range(steps_per_epoch):  # drops the last partial batch: no size-1 BatchNorm batches
-            idx = order[step * batch : (step + 1) * batch]
-            xb = x_train[idx]
-            if augment:
-                xb = augment_images(xb, gen)
-            logits, yb = model(xb), y_train[idx]
-            loss = lineage.loss(logits, xb, yb) if lineage is not None else F.cross_entropy(logits, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sched.step()
-            loss_sum += loss.detach()
-        train_loss = loss_sum.item() / steps_per_epoch  # one host sync per epoch
+        with meter.phase("train"):
+            loss_sum = train_epoch(model, opt, sched, x_train, y_train, batch, steps_per_epoch, gen, augment,
+                                   lineage)
+        train_loss = devices.host_values(loss_sum) / steps_per_epoch  # one host sync per epoch
         if not math.isfinite(train_loss):
             raise TrialDiverged(f"training loss became {train_loss} in epoch {epoch}")
-        val_loss, val_error = predict_loss_error(model, x_val, y_val)
+        with meter.phase("eval"):
+            val_loss, val_error = predict_loss_error(model, x_val, y_val)
         metrics = derive(
             {"epoch": epoch, "val_error": val_error, "val_loss": val_loss, "train_loss": train_loss,
              "n_params": n_params}
@@ -189,10 +221,15 @@ def evaluate(
         if genotype is not None:
             metrics["genotype"] = genotype.to_json()
         if epoch == n_epochs:
-            metrics["test_loss"], metrics["test_error"] = predict_loss_error(model, x_test, y_test)
+            with meter.phase("eval"):
+                metrics["test_loss"], metrics["test_error"] = predict_loss_error(model, x_test, y_test)
         metrics["elapsed_s"] = time.perf_counter() - started
-        # a CPU trial uses no GPU memory: 0, so tables stay finite and sums of GPU use stay right
-        metrics["peak_gpu_mem_mb"] = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else 0.0
+        # GPU memory (hyperion_bench/device.py; all 0 on the CPU), above the resident data: the step peak
+        # (training, or the one-shot search where larger), and training and evaluation apart
+        metrics["train_peak_gpu_mem_mb"] = meter.mb("train")
+        metrics["eval_peak_gpu_mem_mb"] = meter.mb("eval")
+        metrics["peak_gpu_mem_mb"] = max(meter.mb("train"), search_info.get("search_peak_gpu_mem_mb", 0.0))
+        metrics["data_gpu_mem_mb"] = data_mb
         if report is not None:
             report(**metrics)
     if lineage is not None:

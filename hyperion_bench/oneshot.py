@@ -158,24 +158,34 @@ def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
     (Hyperion paper, Sec. 3.4); the inner loop's differentiable stand-in for n_params is the expected
     size of each mixed edge, scaled by the share of a node's inputs that derivation keeps (2 of j + 2).
     """
-    sizes = []  # per (cell type, node): tensor (inputs, candidates) of parameter counts
+    # Built once, on the alphas' device (a per-call .to(device) is a blocking host-to-device copy per
+    # table and step); the penalty is linear in each cell's sizes, so the cells that share a set of
+    # alphas share one table (their sum, scaled by ``keep``): a few kernels per step whatever the depth.
+    device = net.alphas_normal[0].device
+    tables: dict[bool, list[list[list[float]]]] = {}
     for cell in net.cells:
-        offset, per_node = 0, []
+        shared = bool(cell.reduction and net.has_reduction)  # without reduction alphas, all use the normal ones
+        per_node = tables.setdefault(shared, [])
+        offset = 0
         for j in range(cell.nodes):
-            rows = []
-            for i in range(j + 2):
-                rows.append([sum(p.numel() for p in op.parameters()) for op in cell.edges[offset + i].ops])
+            keep = min(2, j + 2) / (j + 2)
+            rows = [[keep * sum(p.numel() for p in op.parameters()) for op in cell.edges[offset + i].ops]
+                    for i in range(j + 2)]
             offset += j + 2
-            per_node.append(torch.tensor(rows, dtype=torch.float32))
-        sizes.append((cell.reduction, per_node))
+            if len(per_node) <= j:
+                per_node.append(rows)
+            else:
+                per_node[j] = [[a + b for a, b in zip(r0, r1, strict=True)]
+                               for r0, r1 in zip(per_node[j], rows, strict=True)]
+    sizes = {shared: [torch.tensor(t, dtype=torch.float32, device=device) for t in per_node]
+             for shared, per_node in tables.items()}
 
     def penalty() -> torch.Tensor:
-        total = torch.zeros((), device=net.alphas_normal[0].device)
-        for reduction, per_node in sizes:
-            alphas = net.alphas_reduce if reduction and net.has_reduction else net.alphas_normal
-            for j, (a, n) in enumerate(zip(alphas, per_node, strict=True)):
-                keep = min(2, j + 2) / (j + 2)
-                total = total + keep * (torch.softmax(a, dim=-1) * n.to(a.device)).sum()
+        total = torch.zeros((), device=device)
+        for shared, per_node in sizes.items():
+            alphas = net.alphas_reduce if shared else net.alphas_normal
+            for a, n in zip(alphas, per_node, strict=True):
+                total = total + (torch.softmax(a, dim=-1) * n).sum()
         return weight * total
 
     return penalty
@@ -207,6 +217,7 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         h = suite.hyperdarts
         net = HyperSuperNetwork(net, h["hypernet"], h["hidden"] or None)
     if suite.oneshot["compile"]:  # the whole module the search drives (hyperDARTS: heads and supernet as one)
+        torch._dynamo.reset()  # every search compiles from the same state, whatever ran before in this worker
         net = torch.compile(net, mode=suite.oneshot["compile"])
     if deadline is not None:  # at most search_fraction of what is left of the (method, seed) budget
         deadline = time.time() + suite.oneshot["search_fraction"] * max(deadline - time.time(), 0.0)
@@ -223,4 +234,8 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         search_peak_gpu_mem_mb=(torch.cuda.max_memory_allocated(x.device) - base) / 2**20
         if x.device.type == "cuda" else 0.0,
     )
-    return net.genotype(), info
+    genotype = net.genotype()
+    if suite.oneshot["compile"]:  # free its compiled graphs and CUDA-graph pools before the derived network trains
+        del net
+        torch._dynamo.reset()
+    return genotype, info

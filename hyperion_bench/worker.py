@@ -68,6 +68,9 @@ def serve() -> None:
 
 def _release_memory() -> None:
     gc.collect()
+    dynamo = sys.modules.get("torch._dynamo")
+    if dynamo is not None:  # a compiled search that raised kept its graphs and CUDA-graph pools (oneshot.run_search)
+        dynamo.reset()
     try:
         import torch
 

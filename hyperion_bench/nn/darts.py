@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from hyperion_bench import device
 from hyperion_bench.memory import step_peak_mb
 from hyperion_bench.nn.supernet import SuperNetwork
 
@@ -83,14 +84,17 @@ def unrolled_alpha_grads(net: SuperNetwork, w_opt: torch.optim.SGD, xi: float, x
 
     # Hessian-vector product by central differences. Both shifted weight sets and a copy of da are made
     # before the next forward: under torch.compile(mode="reduce-overhead") each forward starts a new
-    # CUDA-graph iteration, which may overwrite the previous graphs' outputs (dw, da).
+    # CUDA-graph iteration, which may overwrite the previous graphs' outputs (dw, da, the hess sets).
+    # eps stays a device tensor: float(norm) would be a host sync per step
     norm = torch.sqrt(sum((d.detach() ** 2).sum() for d in dw))
-    eps = eps_scale / max(float(norm), 1e-12)
+    eps = eps_scale / norm.clamp_min(1e-12)
     da = [g.clone() for g in da]
     shifted = [{**{names[id(w)]: w.detach() + sign * eps * d for w, d in zip(weights, dw, strict=True)},
                 **{names[id(a)]: a for a in alphas}} for sign in (1.0, -1.0)]
     del dw, grad_wp_and_a
-    hess = [torch.autograd.grad(_loss(net, params, xt, yt), alphas) for params in shifted]
+    # each gradient set is copied before the next forward overwrites it (the second shifted forward,
+    # then the caller's weight step): without the copy hess[0] would be read after its graph replayed
+    hess = [[g.clone() for g in torch.autograd.grad(_loss(net, params, xt, yt), alphas)] for params in shifted]
     return [a - xi * (gp - gm) / (2 * eps) for a, gp, gm in zip(da, hess[0], hess[1], strict=True)]
 
 
@@ -139,11 +143,12 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
     ``search_s``: the tracker's overhead is visible). The deadline does not cut a search before that
     step, so every search records it (at most one step past the deadline).
     """
-    gen = torch.Generator(device=x.device)
-    gen.manual_seed(seed)
+    gen = device.generator(x.device, seed)
     perm = torch.randperm(x.shape[0], device=x.device, generator=gen)
     half = x.shape[0] // 2
-    xt, yt, xv, yv = x[perm[:half]], y[perm[:half]], x[perm[half:]], y[perm[half:]]
+    # the halves are index tensors into x: copying them (x[perm[:half]]) would hold a second copy of the
+    # training split on the device for the whole search, memory only one-shot trials would pay
+    train_idx, val_idx = perm[:half], perm[half:]
     batch = min(s.batch_size, half)
     steps = max(half // batch, 1)
     w_opt, a_opt, sched = make_optimizers(net, s, s.epochs * steps)
@@ -153,15 +158,15 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
     tracked = {"search_peak_tensor_mb": float("nan"), "search_tracked_step_s": 0.0} if track_memory else {}
     n_steps, track_at = 0, (min(1, s.epochs * steps - 1) if track_memory else -1)
     for epoch in range(1, s.epochs + 1):
-        ot = torch.randperm(half, device=x.device, generator=gen)
-        ov = torch.randperm(xv.shape[0], device=x.device, generator=gen)
+        ot = train_idx[torch.randperm(half, device=x.device, generator=gen)]
+        ov = val_idx[torch.randperm(val_idx.shape[0], device=x.device, generator=gen)]
         total = torch.zeros((), device=x.device)
         done = 0
         for i in range(steps):
             it, iv = ot[i * batch:(i + 1) * batch], ov[i * batch:(i + 1) * batch]
 
             def step(it: torch.Tensor = it, iv: torch.Tensor = iv) -> torch.Tensor:  # batches count as the step's
-                return search_step(net, w_opt, a_opt, s, xt[it], yt[it], xv[iv], yv[iv], alpha_penalty)
+                return search_step(net, w_opt, a_opt, s, x[it], y[it], x[iv], y[iv], alpha_penalty)
 
             if n_steps == track_at:
                 t = time.time()
@@ -175,7 +180,7 @@ def search(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor, s: DartsSettings
             n_steps += 1
             if deadline is not None and time.time() > deadline and n_steps > track_at:  # a partial last epoch
                 break  # still counts
-        loss = total.item() / done
+        loss = device.host_values(total) / done  # one host sync per epoch
         if not math.isfinite(loss):
             raise SearchDiverged(f"supernet training loss became {loss} in search epoch {epoch}")
         epoch_losses.append(loss)

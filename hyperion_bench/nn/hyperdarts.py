@@ -51,9 +51,11 @@ from hyperion_bench.nn.supernet import SuperNetwork
 HYPERNETS = ("mlp", "linear")  # hyperDARTS-2, hyperDARTS-1
 
 
-def _uniform(shape: tuple[int, ...], fan_in: int) -> nn.Parameter:
+def _uniform(shape: tuple[int, ...], fan_in: int, like: torch.Tensor) -> nn.Parameter:
+    """Made where ``like`` is, with its dtype: the heads are large (about 113 M parameters on the classic
+    CIFAR supernet), so they are initialised on the device rather than copied there."""
     bound = 1.0 / math.sqrt(fan_in)
-    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+    return nn.Parameter(torch.empty(shape, device=like.device, dtype=like.dtype).uniform_(-bound, bound))
 
 
 class HeadGroup(nn.Module):
@@ -61,13 +63,13 @@ class HeadGroup(nn.Module):
 
     Head i is ``w2[i] @ a + b2[i]`` (linear) or ``w2[i] @ sigmoid(w1[i] @ a + b1[i]) + b2[i]``."""
 
-    def __init__(self, n: int, numel: int, n_in: int, hidden: int):
+    def __init__(self, n: int, numel: int, n_in: int, hidden: int, like: torch.Tensor):
         super().__init__()
         self.hidden = hidden
         if hidden:
-            self.w1, self.b1 = _uniform((n, hidden, n_in), n_in), _uniform((n, hidden), n_in)
+            self.w1, self.b1 = _uniform((n, hidden, n_in), n_in, like), _uniform((n, hidden), n_in, like)
         fan_in = hidden or n_in
-        self.w2, self.b2 = _uniform((n, numel, fan_in), fan_in), _uniform((n, numel), fan_in)
+        self.w2, self.b2 = _uniform((n, numel, fan_in), fan_in, like), _uniform((n, numel), fan_in, like)
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         """(n, numel): every head's output for the input vector ``a``."""
@@ -111,10 +113,8 @@ class HyperSuperNetwork(nn.Module):
         self._plan: list[tuple[str, bool, list[str], list[torch.Size]]] = []
         for (reduction, numel), members in sorted(by_size.items()):
             key = f"{'reduce' if reduction else 'normal'}_{numel}"
-            self.heads[key] = HeadGroup(len(members), numel, n_in[reduction], width)
+            self.heads[key] = HeadGroup(len(members), numel, n_in[reduction], width, net.alphas_normal[0])
             self._plan.append((key, reduction, [m[0] for m in members], [m[1] for m in members]))
-        alpha = net.alphas_normal[0]
-        self.heads.to(device=alpha.device, dtype=alpha.dtype)  # where the supernet already is
 
     # -- what DARTS' loop needs -------------------------------------------------------------------
     def arch_parameters(self) -> list[nn.Parameter]:

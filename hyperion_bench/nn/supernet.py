@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hyperion_bench import device
 from hyperion_bench.nn.cell_network import cell_plan
 from hyperion_bench.nn.genotype import Edge, Genotype
 from hyperion_bench.nn.ops import FactorizedReduce, act_conv_bn, batchnorm, conv, make_op
@@ -138,16 +139,28 @@ class SuperNetwork(nn.Module):
 def derive_cell(alphas: Sequence[torch.Tensor], candidates: Sequence[Sequence[Candidate]],
                 keep: int = 2) -> tuple[tuple[Edge, ...], ...]:
     """DARTS derivation: per node the ``keep`` inputs whose best non-'none' candidate weighs most,
-    each with that candidate. A node whose only candidate is 'none' keeps 'none' edges."""
-    cell = []
+    each with that candidate. A node whose only candidate is 'none' keeps 'none' edges.
+
+    The softmax and the masking run where the alphas are (a mask must be made on their device: a CPU
+    mask next to CUDA alphas is a device mismatch); the per-input strengths and best candidates of the
+    whole cell then reach the host in one transfer (``device.host_values``), and the choice is made there."""
+    parts = []
     for alpha, cands in zip(alphas, candidates, strict=True):
         weights = F.softmax(alpha.detach().float(), dim=-1)
-        usable = torch.tensor([c[0] != "none" for c in cands])
-        if not usable.any():
-            usable[:] = True
-        masked = torch.where(usable, weights, torch.full_like(weights, -1.0))
-        strength, best = masked.max(dim=-1)
-        inputs = sorted(torch.argsort(strength, descending=True, stable=True)[:keep].tolist())
+        usable = [c[0] != "none" for c in cands]
+        if not any(usable):
+            usable = [True] * len(cands)
+        mask = torch.tensor(usable, device=weights.device)
+        strength, best = torch.where(mask, weights, torch.full_like(weights, -1.0)).max(dim=-1)
+        parts.append(torch.stack([strength, best.to(strength.dtype)]))  # best < 2**24: exact in float32
+    values = device.host_values(torch.cat(parts, dim=1))
+    cell, offset = [], 0
+    for alpha, cands in zip(alphas, candidates, strict=True):
+        n = alpha.shape[0]  # node j's inputs: j + 2
+        strength, best = values[0][offset:offset + n], [int(b) for b in values[1][offset:offset + n]]
+        offset += n
+        inputs = sorted(sorted(range(n), key=lambda i: -strength[i])[:keep])  # ties: by input, as a stable argsort
         cell.append(tuple(Edge(i, cands[best[i]][0], max(int(cands[best[i]][1]), 1),
                                cands[best[i]][2] if cands[best[i]][2] != "-" else "relu") for i in inputs))
     return tuple(cell)
+

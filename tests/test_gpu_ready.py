@@ -40,15 +40,16 @@ def test_every_compiled_search_in_a_worker_compiles(suite, monkeypatch):
 
     real = torch.compile
     monkeypatch.setattr(torch, "compile", lambda net, mode=None: real(net, backend=counting))
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)
     suite.oneshot["compile"] = "reduce-overhead"
     x, y = torch.randn(8, 1, 8, 8), torch.arange(8) % 3
-    try:
-        for ops in ("conv|skip", "conv|max_pool|skip"):
-            compiled.append(0)
-            run_search(suite, {**CONFIG, "inner@op": ops}, x, y, 3, seed=0, deadline=None)
-    finally:
-        torch._dynamo.reset()
+    # dynamo's own config patch, not monkeypatch: undoing a monkeypatch deletes the config entry
+    with torch._dynamo.config.patch(recompile_limit=1):
+        try:
+            for ops in ("conv|skip", "conv|max_pool|skip"):
+                compiled.append(0)
+                run_search(suite, {**CONFIG, "inner@op": ops}, x, y, 3, seed=0, deadline=None)
+        finally:
+            torch._dynamo.reset()
     assert compiled[0] > 0 and compiled[1] > 0, compiled
 
 

@@ -54,10 +54,11 @@ from hyperion_bench.suites import DEFAULTS, load_suite  # noqa: E402
 MNIST_SHAPE = (1, 28, 28)
 
 
-def proposals(suite, n: int, seed: int, trials: Path | None) -> list[dict]:
-    """Hyperion's configs that build a supernet: from a run's trials.csv, or its first ``n`` proposals."""
-    if trials is not None:
-        frame = pd.read_csv(trials, dtype=str)  # as written: "5" stays a subset string, not the number 5.0
+def proposals(suite, n: int, seed: int, trials: list[Path] | None) -> list[dict]:
+    """Hyperion's configs that build a supernet: from runs' trials.csv files (in order), or its first ``n``
+    proposals."""
+    if trials:  # as written: "5" stays a subset string, not the number 5.0
+        frame = pd.concat([pd.read_csv(t, dtype=str) for t in trials], ignore_index=True)
         configs = [{k[len("config_"):]: v for k, v in row.items() if k.startswith("config_") and pd.notna(v)}
                    for row in frame.to_dict("records")]
     else:  # imported here: with --trials the script needs torch and pandas only (a bare GPU machine)
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--suite", default="mnist-table3")
     ap.add_argument("--proposals", type=int, default=20)
-    ap.add_argument("--trials", type=Path, help="trials.csv of a hyperion run on the suite")
+    ap.add_argument("--trials", type=Path, nargs="+", help="trials.csv of hyperion runs on the suite (e.g. seeds)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--order", type=int, default=1, choices=[1, 2])
@@ -165,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("batch", "steps", "proposals"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if args.trials is not None and not args.trials.is_file():
-        raise UserError(f"--trials {args.trials}: no such file (a trials.csv, or a --save-configs file)")
+    for path in args.trials or []:
+        if not path.is_file():
+            raise UserError(f"--trials {path}: no such file (a trials.csv, or a --save-configs file)")
     suite = load_suite(args.suite)
     if args.cells:
         suite.fixed["cells"] = args.cells

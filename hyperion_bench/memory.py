@@ -16,11 +16,15 @@ memory tracking for multiple iterative calls"), and a DARTS step runs the supern
 in second order); and they fail on ``functional_call``'s shifted weights, which do not require
 gradients. The device-wide total, the one number reported here, is the same with or without them
 (checked on first and second order, reference and fast supernets, real and fake tensors).
-The tracker still costs a Python call per operator, so a search tracks one step.
+The tracker still costs a Python call per operator, so a search tracks one step. Garbage collection
+is paused during the step (after a collection): otherwise a tensor kept alive by a reference cycle
+dies whenever the collector happens to run, and the same step measured twice in one process gave
+peaks 3% apart (seen in tests/test_oneshot.py's real-vs-fake check).
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -53,9 +57,16 @@ def step_peak_mb(step: Callable[[], T], *tracked: nn.Module | torch.optim.Optimi
     ``tracked`` are the modules and optimisers whose tensors exist before the step (parameters, buffers,
     optimiser state): they count from the start. Tensors the step allocates (activations, gradients,
     temporaries, new optimiser state) count while alive. Summed over devices (a step uses one)."""
+    gc.collect()  # what earlier steps left in reference cycles is gone before the step starts
     tracker = _TotalTracker()
     tracker.track_external(*tracked)
-    with tracker:
-        out = step()
+    enabled = gc.isenabled()
+    gc.disable()  # a tensor freed with a collected cycle mid-step would make the peak depend on GC timing
+    try:
+        with tracker:
+            out = step()
+    finally:
+        if enabled:
+            gc.enable()
     peak = tracker.get_tracker_snapshot("peak")
     return out, sum(snap["Total"] for snap in peak.values()) / 2**20

@@ -37,6 +37,14 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HYPERION_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "hb-cache"))
 
 
+def hyperion(suite, outer: str = "tpe", seed: int = 0, **options):
+    """Hyperion's scheduler on ``suite`` with its [hyperion] settings, the outer kind and ``options`` on top."""
+    from hyperion_bench.methods import make_scheduler
+
+    return make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=seed, max_trials=None,
+                          constants={}, options={**suite.hyperion, "outer": outer, **options})
+
+
 def write_suite(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(body))

@@ -74,7 +74,7 @@ def test_one_dimensional_suite_uses_window_and_downsample(tiny_signals):
 
 def test_trials_train_and_measure_on_the_windowed_downsampled_signal(tiny_signals):
     """evaluate() must feed every split through the window and the sampling rate: the same trial on data
-    prepared beforehand (and then left alone: window 40 >= length, downsample 1) gives the same numbers."""
+    prepared beforehand (and then left alone: window 0 = the whole signal, downsample 1) gives the same numbers."""
     import dataclasses
 
     import numpy as np
@@ -85,8 +85,8 @@ def test_trials_train_and_measure_on_the_windowed_downsampled_signal(tiny_signal
                                                  for k in ("x_train", "x_val", "x_test")})
     timing = {"elapsed_s", "peak_gpu_mem_mb"}
     inside = {k: v for k, v in evaluate(suite, config, tiny_signals, epochs=2).items() if k not in timing}
-    before = {k: v for k, v in evaluate(suite, {**config, "window": 40, "downsample": 1}, ready, epochs=2).items()
+    before = {k: v for k, v in evaluate(suite, {**config, "window": 0, "downsample": 1}, ready, epochs=2).items()
               if k not in timing}
-    raw = evaluate(suite, {**config, "window": 40, "downsample": 1}, tiny_signals, epochs=2)
+    raw = evaluate(suite, {**config, "window": 0, "downsample": 1}, tiny_signals, epochs=2)
     assert inside == before
     assert raw["train_loss"] != inside["train_loss"]  # the raw signal is a different problem

@@ -227,7 +227,8 @@ epochs = 1
 batch_size = 4
 """
 FIXED = {"cells": 1, "channels": 4, "batch_size": 4, "augment": True, "op@0": "conv", "op@1": "sep_conv",
-         "kernel@0": 3, "kernel@1": 3, "activation@0": "relu", "activation@1": "tanh"}
+         "kernel@0": 3, "kernel@1": 3, "activation@0": "relu", "activation@1": "tanh", "edges@0": "0+1",
+         "edges@1": "0+2"}  # a cell that is not searched names its inputs (issue 12: no default chain)
 TRIALS = {"fixed": FIXED,
           "darts": {**{k: v for k, v in FIXED.items() if not k.startswith("op@")}, "inner@op": "conv|skip|avg_pool"},
           "hyperdarts": {**{k: v for k, v in FIXED.items() if not k.startswith("op@")},

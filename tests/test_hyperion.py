@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import CELL_SUITE, write_suite
+from conftest import CELL_SUITE, hyperion, write_suite
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods import make_scheduler
 from hyperion_bench.methods.hyperion import INNER, OUTER, SPLIT_PREFIX
@@ -16,11 +16,6 @@ KINDS = ["random", "tpe", "anneal", "blendsearch"]
 @pytest.fixture
 def suite(tmp_path):
     return load_suite(write_suite(tmp_path, CELL_SUITE))
-
-
-def hyperion(suite, outer="tpe", seed=0, **options):
-    return make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=seed, max_trials=None,
-                          constants={}, options={**suite.hyperion, "outer": outer, **options})
 
 
 def drive(sched, n, seed=0):

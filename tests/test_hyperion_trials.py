@@ -16,9 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import write_suite
+from conftest import hyperion, write_suite
 from hyperion_bench.evaluate import evaluate
-from hyperion_bench.methods import make_scheduler
 from hyperion_bench.methods.hyperion import INNER
 from hyperion_bench.nn import builder
 from hyperion_bench.nn.genotype import Genotype
@@ -80,11 +79,6 @@ weighted_sum = { val_error = 1.0, n_params = 1e-5 }
 @pytest.fixture
 def table2(tmp_path):
     return load_suite(write_suite(tmp_path, TABLE2))
-
-
-def hyperion(suite, outer="tpe", seed=0, **options):
-    return make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=seed, max_trials=None,
-                          constants={}, options={**suite.hyperion, "outer": outer, **options})
 
 
 def allowed_values(suite, config, node):

@@ -31,9 +31,9 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out
 case "$what" in
 eager)
   run "$py" benchmarks/darts_step.py --device cuda --out "$out/darts_step.md"
-  # Hyperion's first 20 proposals on mnist-table3 (seed 0), saved where syne-tune is installed (see
-  # results/hyperion-memory/README.md); the GPU machine has no syne-tune, and needs none to read them
-  proposals=results/hyperion-memory/proposals-seed0.csv
+  # the proposals of issue 12's real Hyperion run on mnist-table3 (see results/hyperion-memory/README.md);
+  # the GPU machine has no syne-tune, and needs none to read them
+  proposals="results/hyperion-memory/run-2026-12-02/seed-0/trials.csv results/hyperion-memory/run-2026-12-02/seed-1/trials.csv"
   run "$py" benchmarks/hyperion_memory.py --device cuda --trials $proposals --out "$out/hyperion_memory.md"
   run "$py" benchmarks/hyperion_memory.py --device cuda --trials $proposals --fast \
       --out "$out/hyperion_memory_fast.md"

@@ -130,7 +130,6 @@ class HyperionScheduler(AskTellScheduler):
         if not self.fusion:
             raise UserError("method hyperion needs a cell suite with fusion parameters (op, kernel, activation)")
         self.nodes = space.nodes
-        self.rng = np.random.default_rng(self.seed)
         seeds = iter(np.random.SeedSequence(self.seed).generate_state(4 + 2 * len(self.fusion)))
 
         def learner(name: str, params: list[Param]) -> Learner:

@@ -354,15 +354,10 @@ def plot_critical_difference(seeds: pd.DataFrame, folder: Path) -> list[Path]:
     when at least 3 suites and 3 methods that ran on all of them are there."""
     import scikit_posthocs as sp
 
-    from hyperion_bench.report import TESTED_METRICS, suite_means
-    from hyperion_bench.stats import friedman_nemenyi
+    from hyperion_bench.report import friedman_results
 
     out = []
-    for col, high in TESTED_METRICS:
-        wide = suite_means(seeds, col) if col in seeds else pd.DataFrame()
-        if wide.shape[0] < 3 or wide.shape[1] < 3:
-            continue
-        res = friedman_nemenyi(wide, higher_is_better=high)
+    for col, res in friedman_results(seeds):
         fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.35 * len(res["ranks"])))
         sp.critical_difference_diagram(res["ranks"], res["posthoc"], ax=ax, label_fmt_left="{label} ({rank:.2f})  ",
                                        label_fmt_right="  ({rank:.2f}) {label}")

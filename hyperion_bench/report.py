@@ -390,16 +390,23 @@ def suite_means(seeds: pd.DataFrame, metric: str) -> pd.DataFrame:
     return wide.dropna(axis=1, how="any")
 
 
-def friedman_text(seeds: pd.DataFrame) -> str:
-    """Demsar (2006) across suites, per tested metric, when >= 3 suites and >= 3 methods ran on all."""
+def friedman_results(seeds: pd.DataFrame) -> list[tuple[str, dict]]:
+    """(metric, Friedman + Nemenyi result) per tested metric with >= 3 suites and >= 3 methods that ran on
+    all: the one selection behind both the text and the critical-difference figures."""
     from hyperion_bench.stats import friedman_nemenyi
 
-    parts = []
+    out = []
     for col, high in TESTED_METRICS:
         wide = suite_means(seeds, col) if col in seeds else pd.DataFrame()
-        if wide.shape[0] < 3 or wide.shape[1] < 3:
-            continue
-        res = friedman_nemenyi(wide, higher_is_better=high)
+        if wide.shape[0] >= 3 and wide.shape[1] >= 3:
+            out.append((col, friedman_nemenyi(wide, higher_is_better=high)))
+    return out
+
+
+def friedman_text(seeds: pd.DataFrame) -> str:
+    """Demsar (2006) across suites, per tested metric, when >= 3 suites and >= 3 methods ran on all."""
+    parts = []
+    for col, res in friedman_results(seeds):
         ranks = ", ".join(f"{m} {r:.2f}" for m, r in res["ranks"].sort_values().items())
         parts.append(f"- {col.replace('_', ' ')}: Friedman chi2 = {res['statistic']:.3g}, p = {res['p']:.3g} over "
                      f"{res['n_blocks']} suites; average ranks {ranks}; Nemenyi post-hoc in cd_{col}.png")

@@ -123,3 +123,14 @@ class WarmWorkerBackend(LocalBackend):
         self.trial_subprocess[trial_id] = job
         worker.submit(job, config_file)
         self._busy_trial_id_candidates.add(trial_id)
+
+    def stdout(self, trial_id: int) -> list[str]:
+        """The trial's complete ``std.out`` lines. Syne Tune reads the file while the worker writes it, and
+        a reader can catch a report line half written (a write crossing a page boundary is not atomic
+        for a concurrent reader); its ``retrieve`` then fails to parse the half line's JSON and the
+        whole run ends (seen on 2026-12-02, a Hyperion run on mnist1d). The unfinished last line is read
+        at the next poll instead."""
+        lines = super().stdout(trial_id)
+        if lines and not lines[-1].endswith("\n"):
+            lines.pop()
+        return lines

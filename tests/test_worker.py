@@ -62,3 +62,24 @@ def test_a_worker_whose_parent_is_already_gone_exits_at_once():
         assert proc.wait(timeout=120) == 0  # without the check it would wait on its open stdin
     finally:
         proc.kill()
+
+
+def test_a_metric_line_caught_half_written_is_read_later_not_a_crash(tmp_path):
+    """Seen in a real run (mnist1d, Hyperion, 2026-12-02): the Tuner read a trial's ``std.out`` while the
+    worker was writing a report line; the half line's JSON did not parse and Syne Tune's ``retrieve``
+    raised, ending the whole run. A line is only read once its newline is there."""
+    from syne_tune.report import retrieve
+
+    from hyperion_bench.backend import WarmWorkerBackend, WorkerPool
+
+    backend = WarmWorkerBackend(WorkerPool())
+    backend.set_path(results_root=str(tmp_path))
+    trial_path = backend.trial_path(trial_id=0)
+    trial_path.mkdir(parents=True)
+    done = '[tune-metric]: {"epoch": 1, "genotype": "{\\"normal\\": [1]}"}\n'
+    half = '[tune-metric]: {"epoch": 2, "genotype": "{\\"normal\\": [1]}'
+    (trial_path / "std.out").write_text("starting\n" + done + half)
+    assert backend.stdout(trial_id=0) == ["starting\n", done]
+    assert retrieve(backend.stdout(trial_id=0)) == [{"epoch": 1, "genotype": '{"normal": [1]}'}]
+    (trial_path / "std.out").write_text("starting\n" + done + half + ', "x": 0}\n')
+    assert len(backend.stdout(trial_id=0)) == 3

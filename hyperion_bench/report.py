@@ -81,7 +81,10 @@ def hardware_text(hw: dict) -> str:
         return "unknown"
     if str(hw.get("device", "")).startswith("cuda"):
         return f"cuda: {hw.get('gpu', '?')}"
-    return f"cpu x{hw.get('cpu_count', '?')}"
+    total, usable = hw.get("cpu_count", "?"), hw.get("usable_cpus")
+    if usable is None or usable == total:
+        return f"cpu x{total}"
+    return f"cpu x{usable} (of {total})"  # pinned (taskset) or capped (cgroup quota): what the run could use
 
 
 def objective_vectors(frame: pd.DataFrame, objectives: dict[str, Any], test: bool = False) -> np.ndarray:

@@ -128,3 +128,14 @@ def test_hyperion_figure_7_is_drawn_from_trials_csv(tmp_path):
     assert sorted(p.name for p in paths) == ["toy_hyperion_decisions.pdf", "toy_hyperion_decisions.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
     assert plot_hyperion_decisions(pd.DataFrame(rows).assign(method="tpe"), tmp_path) == []
+
+
+def test_hardware_names_the_cores_a_run_could_use_not_the_hosts():
+    """A run pinned to one core of a 2-core machine (taskset) was reported as "cpu x2": the cores it
+    could use are what its wall-clock numbers depend on."""
+    from hyperion_bench.report import hardware_text
+
+    assert hardware_text({"device": "cpu", "cpu_count": 2, "usable_cpus": 1}) == "cpu x1 (of 2)"
+    assert hardware_text({"device": "cpu", "cpu_count": 2, "usable_cpus": 2}) == "cpu x2"
+    assert hardware_text({"device": "cpu", "cpu_count": 4}) == "cpu x4"  # metadata written before usable_cpus
+    assert hardware_text({"device": "cuda", "gpu": "H200"}) == "cuda: H200"

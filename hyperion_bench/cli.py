@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from hyperion_bench.errors import UserError
+from hyperion_bench.registry import outer_kinds
 
 DEFAULT_METHODS = "random,tpe,anneal,blendsearch"
 
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    run.add_argument("--outer", default="tpe", choices=["random", "tpe", "anneal", "blendsearch"],
+    run.add_argument("--outer", default="tpe", choices=outer_kinds(),
                      help="Hyperion's outer optimiser (default tpe)")
     run.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE",
                      help="override a meta-parameter of baselines/METHOD.toml (repeatable)")
@@ -70,7 +71,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in list_suites():
             print(f"{name:15s} {load_suite(name).description}")
     else:
-        from hyperion_bench.methods import METHODS
+        from hyperion_bench.registry import METHODS
 
         for name, info in sorted(METHODS.items()):
             print(f"{name:15s} {info.description}")
@@ -120,7 +121,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     table = summary_table(trials)
     sys.stdout.write(render(table, args.format))
     if args.plots:
-        from hyperion_bench.report import write_report
+        from hyperion_bench.publish import write_report
 
         folder = Path(args.dir) / "report"
         paths = write_report(trials, folder, args.reference)
@@ -131,7 +132,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from hyperion_bench.report import load_trials, write_report
+    from hyperion_bench.publish import write_report
+    from hyperion_bench.report import load_trials
     from hyperion_bench.study import load_study, run_study, status
 
     study = load_study(args.file)

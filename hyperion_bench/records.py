@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from syne_tune.optimizer.scheduler import SchedulerDecision
 from syne_tune.tuner_callback import TunerCallback
 
 from hyperion_bench.atomic import write_text_atomic
-from hyperion_bench.trial import ERROR_TAG, split_config
+from hyperion_bench.protocol import ERROR_TAG, split_config
 
 TRIALS_FILE = "trials.csv"
 EPOCHS_FILE = "epochs.jsonl"
@@ -30,11 +29,7 @@ CONFIG_PREFIX = "config_"
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, frame.to_csv(index=False))
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> None:

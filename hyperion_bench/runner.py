@@ -24,6 +24,8 @@ from typing import Any
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.hardware import cpu_model
+from hyperion_bench.problems import problem_of
+from hyperion_bench.protocol import TrialConstants
 from hyperion_bench.records import TrialRecorder, write_json_atomic
 from hyperion_bench.suites import Suite
 
@@ -124,7 +126,6 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     """Run every (method, seed); returns the result folders. Checks the data before starting."""
     import torch
 
-    from hyperion_bench.data import load_suite_data
     from hyperion_bench.evaluate import resolve_device
     from hyperion_bench.methods import METHODS
 
@@ -140,10 +141,11 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     from hyperion_bench.methods import check_method_options
 
     check_method_options(settings.methods, settings.method_options, suite)  # bad overrides: one line, before any run
-    if suite.family == "synthetic":  # cheap trials run in this process (inprocess.py): no data, no workers
+    problem = problem_of(suite)
+    if problem.in_process:  # cheap trials run in this process (inprocess.py): no data, no workers
         return [run_one(settings, method, seed, device, None) for method in settings.methods for seed in settings.seeds]
     # fail fast (one line, exit 2) on missing data, and warm the dataset cache for the workers
-    load_suite_data(suite, settings.data_dir, download=settings.download)
+    problem.load_data(settings.data_dir, download=settings.download)
     from hyperion_bench.backend import WorkerPool
 
     threads = threads_per_trial(settings.workers, device)
@@ -158,9 +160,10 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     from syne_tune import StoppingCriterion
     from syne_tune.results_callback import StoreResultsCallback
 
-    from hyperion_bench.inprocess import HarnessTuner, InProcessBackend
+    from hyperion_bench.inprocess import InProcessBackend
     from hyperion_bench.methods import make_run_scheduler
     from hyperion_bench.trial import run_trial
+    from hyperion_bench.tuner import HarnessTuner
 
     suite = settings.suite
     folder = settings.out / suite.name / method / f"seed-{seed}"
@@ -174,19 +177,19 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     folder.mkdir(parents=True, exist_ok=True)
 
     threads = threads_per_trial(settings.workers, device)
-    constants = {
-        "hb_suite": str(suite.path),
-        "hb_seed": seed,
-        "hb_device": device,
-        "hb_threads": threads,
-        "hb_data_dir": settings.data_dir or "",
-        "hb_download": settings.download,
+    constants = TrialConstants(
+        suite=str(suite.path),
+        seed=seed,
+        device=device,
+        threads=threads,
+        data_dir=settings.data_dir or "",
+        download=settings.download,
         # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
-        "hb_deadline": time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
+        deadline=time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
         # the budget and result folder, for MO optimisers that plan by time or keep files (MOContext)
-        "hb_wallclock_s": settings.budget.wallclock_s or 0,
-        "hb_folder": str(folder),
-    }
+        wallclock_s=settings.budget.wallclock_s or 0,
+        folder=str(folder),
+    ).to_config()
     extra = own_settings(method, settings)
     scheduler = make_run_scheduler(method, suite=suite, seed=seed, max_trials=settings.budget.max_trials,
                                    constants=constants, options=settings.method_options.get(method, {}),

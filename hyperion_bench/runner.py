@@ -27,6 +27,7 @@ from hyperion_bench.hardware import cpu_model
 from hyperion_bench.problems import problem_of
 from hyperion_bench.protocol import TrialConstants
 from hyperion_bench.records import TrialRecorder, write_json_atomic
+from hyperion_bench.runlock import RunLock
 from hyperion_bench.suites import Suite
 
 DONE_FILE = "done.json"
@@ -157,6 +158,23 @@ def run_experiment(settings: RunSettings) -> list[Path]:
 
 
 def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: Any) -> Path:
+    """Run one (method, seed) into its folder, holding the folder's lock (:mod:`hyperion_bench.runlock`)."""
+    suite = settings.suite
+    folder = settings.out / suite.name / method / f"seed-{seed}"
+    if (folder / DONE_FILE).exists():
+        print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: already done, skipped", flush=True)
+        return folder
+    lock = RunLock(folder)  # one writer per folder: a live run's folder is never renamed or written by another
+    note = lock.acquire()
+    if note:
+        print(note, flush=True)
+    try:
+        return _run_locked(settings, method, seed, device, pool, folder)
+    finally:
+        lock.release()
+
+
+def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool: Any, folder: Path) -> Path:
     from syne_tune import StoppingCriterion
     from syne_tune.results_callback import StoreResultsCallback
 
@@ -166,8 +184,7 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     from hyperion_bench.tuner import HarnessTuner
 
     suite = settings.suite
-    folder = settings.out / suite.name / method / f"seed-{seed}"
-    if (folder / DONE_FILE).exists():
+    if (folder / DONE_FILE).exists():  # finished by another run while this one waited for nothing
         print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: already done, skipped", flush=True)
         return folder
     if folder.exists() and any(folder.iterdir()):

@@ -8,6 +8,7 @@ bugs show a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from hyperion_bench.errors import UserError
 from hyperion_bench.registry import outer_kinds
 
 DEFAULT_METHODS = "random,tpe,anneal,blendsearch"
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -167,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        # the machine, not the code: a full disk, a quota, a read-only or forbidden place (one line, exit 2)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror}; finished trials are kept: free the space and run the same command "
+              f"to resume", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: finished trials are in the results folder; run the same command to resume",
               file=sys.stderr)

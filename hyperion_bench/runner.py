@@ -135,6 +135,7 @@ def run_experiment(settings: RunSettings) -> list[Path]:
             raise UserError(f"unknown method {m!r}; known methods: {', '.join(sorted(METHODS))}")
     if settings.workers < 1:
         raise UserError(f"--workers must be at least 1, got {settings.workers}")
+    check_paths(settings)
     device = str(resolve_device(settings.device))
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto")
@@ -155,6 +156,23 @@ def run_experiment(settings: RunSettings) -> list[Path]:
         return [run_one(settings, method, seed, device, pool) for method in settings.methods for seed in settings.seeds]
     finally:
         pool.shutdown()
+
+
+def check_paths(settings: RunSettings) -> None:
+    """One line (exit 2), before anything runs, for an --out that is a file or cannot be created and a
+    --data-dir that is not a folder (they used to end a run with a traceback)."""
+    from hyperion_bench.data import resolve_data_dir
+
+    out = Path(settings.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    data = resolve_data_dir(settings.data_dir)
+    if data is not None and data.exists() and not data.is_dir():
+        raise UserError(f"--data-dir {data}: exists and is not a folder")
 
 
 def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: Any) -> Path:

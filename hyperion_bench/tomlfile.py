@@ -20,9 +20,13 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     if not path.exists():
         raise UserError(f"{what} {path} does not exist")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}): is it the TOML file you meant?") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: malformed TOML: {exc}") from None
+    except IsADirectoryError:
+        raise UserError(f"{what} {path} is a folder, not a file") from None
 
 
 class TomlReader:

@@ -76,7 +76,4 @@ class AskTellScheduler(KeyedScheduler):
         return [self.metric]
 
     def metadata(self) -> dict[str, Any]:
-        """What the Tuner writes to its metadata.json. Syne Tune's default dumps ``__dict__``,
-        which holds library objects that are not JSON."""
-        return {"scheduler_name": type(self).__name__, "metric": self.metric, "seed": self.seed,
-                "max_trials": self.max_trials}
+        return {**super().metadata(), "metric": self.metric}

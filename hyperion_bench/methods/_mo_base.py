@@ -178,9 +178,7 @@ class MOScheduler(KeyedScheduler):
         return list(self.names)
 
     def metadata(self) -> dict[str, Any]:
-        """JSON only (Syne Tune's default dumps ``__dict__``)."""
-        return {"scheduler_name": type(self).__name__, "optimizer": type(self.optimizer).__name__,
-                "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
+        return {**super().metadata(), "optimizer": type(self.optimizer).__name__, "metrics": self.names,
                 "settings": _jsonable(self.settings), "optimizer_state": _jsonable(self.optimizer.metadata())}
 
 

@@ -96,3 +96,10 @@ class KeyedScheduler(TrialScheduler):
 
     def metric_mode(self) -> str:
         return "min"
+
+    def metadata(self) -> dict[str, Any]:
+        """What the Tuner writes to its metadata.json (JSON only: Syne Tune's default dumps ``__dict__``,
+        which holds library objects). ``metric_names`` and ``metric_mode`` are what Syne Tune's
+        ``load_experiment(...).best_config()`` reads back."""
+        return {"scheduler_name": type(self).__name__, "metric_names": self.metric_names(),
+                "metric_mode": self.metric_mode(), "seed": self.seed, "max_trials": self.max_trials}

@@ -99,7 +99,8 @@ class MOASHAScheduler(TrialScheduler):
         return "min"
 
     def metadata(self) -> dict[str, Any]:
-        return {"scheduler_name": "MOASHA", "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
+        return {"scheduler_name": "MOASHA", "metric_names": self.metric_names(), "metric_mode": self.metric_mode(),
+                "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
                 "settings": _jsonable(self.settings), "max_t": self.suite.max_epochs,
                 "grace_period": self.suite.min_epochs}
 

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--quiet", action="store_true", help="no progress line per finished trial on stderr")
     run.add_argument("--outer", default="tpe", choices=outer_kinds(),
                      help="Hyperion's outer optimiser (default tpe)")
     run.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE",
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     study.add_argument("--download", action="store_true", help="let torchvision download missing data")
     study.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides the study's device")
+    study.add_argument("--quiet", action="store_true", help="no progress line per finished trial on stderr")
     study.add_argument("--report-only", action="store_true", help="run nothing; report what the folder holds")
     return parser
 
@@ -110,6 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         command=main_command(),
         outer=args.outer,
         method_options=parse_cli_options(args.method_option),
+        quiet=args.quiet,
     )
     run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))
@@ -146,7 +149,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     print(f"[hyperion-bench] study {study.name}: {done}/{total} (suite, method, seed) runs finished in {out}",
           file=sys.stderr)
     if not args.report_only:
-        run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download)
+        run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download, quiet=args.quiet)
     trials = load_trials(out)
     wanted = {(p.suite.name, m, s) for p in study.plans for m in p.methods for s in p.seeds}
     keep = [(su, m, s) in wanted for su, m, s in zip(trials["suite"], trials["method"], trials["seed"], strict=True)]

@@ -43,8 +43,9 @@ def _clean_metrics(result: dict[str, Any]) -> dict[str, Any]:
 class TrialRecorder(TunerCallback):
     """Keeps ``trials.csv`` and ``epochs.jsonl`` of one (suite, method, seed) up to date."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, on_row: Any = None):
         self.folder = Path(folder)
+        self.on_row = on_row  # called with each row as it is written (progress.Progress.row)
         self.rows: dict[int, dict[str, Any]] = {}
         self.started: dict[int, tuple[float, datetime, dict[str, Any]]] = {}
         self.last: dict[int, dict[str, Any]] = {}
@@ -106,6 +107,8 @@ class TrialRecorder(TunerCallback):
         }
         frame = pd.DataFrame([self.rows[k] for k in sorted(self.rows)])
         write_csv_atomic(frame, self.folder / TRIALS_FILE)
+        if self.on_row is not None:
+            self.on_row(self.rows[trial_id])
 
     def _error(self, trial_id: int) -> str:
         try:

@@ -25,6 +25,7 @@ from typing import Any
 from hyperion_bench.errors import UserError
 from hyperion_bench.hardware import cpu_model
 from hyperion_bench.problems import problem_of
+from hyperion_bench.progress import Progress
 from hyperion_bench.protocol import TrialConstants
 from hyperion_bench.records import TrialRecorder, write_json_atomic
 from hyperion_bench.runlock import RunLock
@@ -68,6 +69,7 @@ class RunSettings:
     outer: str = "tpe"  # Hyperion's outer optimiser
     # per method: meta-parameter overrides from the command line (--method-option m.key=value)
     method_options: dict[str, dict[str, str]] = field(default_factory=dict)
+    quiet: bool = False  # no per-trial progress lines on stderr
 
 
 def versions() -> dict[str, str]:
@@ -258,7 +260,9 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         backend = WarmWorkerBackend(pool)
     stop = StoppingCriterion(max_wallclock_time=settings.budget.wallclock_s) if settings.budget.wallclock_s \
         else (lambda status: False)
-    recorder = TrialRecorder(folder)
+    progress = Progress(f"{suite.name}/{method}/seed-{seed}", metric_names[0], settings.budget.max_trials,
+                        settings.budget.wallclock_s, quiet=settings.quiet)
+    recorder = TrialRecorder(folder, on_row=progress.row)
     tuner = HarnessTuner(
         trial_backend=backend,
         scheduler=scheduler,
@@ -286,6 +290,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
     write_json_atomic({"finished": meta["finished"]}, folder / DONE_FILE)
     print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {len(statuses)} trials "
           f"({statuses.count('failed')} failed) in {meta['wallclock_used_s']} s", flush=True)
+    print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {progress.summary()}", file=sys.stderr, flush=True)
     return folder
 
 

@@ -208,7 +208,7 @@ def check_finished_runs(study: Study, out: Path) -> None:
 
 
 def run_study(study: Study, out: Path, data_dir: str | None = None, device: str | None = None,
-              download: bool = False) -> None:
+              download: bool = False, quiet: bool = False) -> None:
     """Run every (suite, method, seed) of the study that ``out`` does not hold finished yet."""
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment
 
@@ -227,6 +227,7 @@ def run_study(study: Study, out: Path, data_dir: str | None = None, device: str 
             command=main_command(),
             outer=study.outer,
             method_options={m: o for m, o in study.options.items() if m in plan.methods},
+            quiet=quiet,
         )
         run_experiment(settings)
 

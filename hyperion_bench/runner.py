@@ -27,7 +27,7 @@ from hyperion_bench.hardware import cpu_model
 from hyperion_bench.problems import problem_of
 from hyperion_bench.progress import Progress
 from hyperion_bench.protocol import TrialConstants
-from hyperion_bench.records import TrialRecorder, write_json_atomic
+from hyperion_bench.records import CSV_EVERY_S, TrialRecorder, write_json_atomic
 from hyperion_bench.runlock import RunLock
 from hyperion_bench.suites import Suite
 
@@ -262,7 +262,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         else (lambda status: False)
     progress = Progress(f"{suite.name}/{method}/seed-{seed}", metric_names[0], settings.budget.max_trials,
                         settings.budget.wallclock_s, quiet=settings.quiet)
-    recorder = TrialRecorder(folder, on_row=progress.row)
+    recorder = TrialRecorder(folder, on_row=progress.row, csv_every_s=CSV_EVERY_S)
     tuner = HarnessTuner(
         trial_backend=backend,
         scheduler=scheduler,

@@ -47,7 +47,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "supernet_fast": ("hyperion_bench/nn/supernet_fast.py", ["test_supernet_fast.py"]),
     "darts": ("hyperion_bench/nn/darts.py", ["test_supernet.py", "test_supernet_fast.py", "test_darts_settings.py"]),
     "hyperdarts": ("hyperion_bench/nn/hyperdarts.py", ["test_hyperdarts.py"]),
-    "genotype": ("hyperion_bench/nn/genotype.py", ["test_nn.py", "test_supernet.py"]),
+    "genotype": ("hyperion_bench/nn/genotype.py", ["test_nn.py", "test_supernet.py", "test_genotype.py"]),
     "mo_select": ("hyperion_bench/methods/_mo_select.py", ["test_mo_methods.py", "test_properties.py"]),
     "sh_emoa": ("hyperion_bench/methods/sh_emoa.py", ["test_mo_methods.py"]),
     "hyperband": ("hyperion_bench/methods/_hyperband.py", ["test_mo_methods.py"]),

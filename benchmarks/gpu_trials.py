@@ -8,7 +8,7 @@ inside with a sub-search-space and sets kernel and activation per node outside, 
 trial. Each goes through ``hyperion_bench.evaluate.evaluate``, the one trial body, with the suite
 files of ``benchmarks/`` and random class-separable data of their input shapes (no download, no
 dataset on disk). It prints, per trial, wall time, search time and the GPU memory figures the trial
-records (README, "GPU memory"), and writes them as markdown and JSON with ``--out``.
+records (docs/gpu.md, "GPU memory"), and writes them as markdown and JSON with ``--out``.
 
 Besides this package it imports only torch, numpy and pandas (no syne-tune, optuna, hyperopt, flaml,
 pymoo): the device machine has none of those. ``tests/test_gpu_ready.py`` runs it with ``--quick`` on the CPU

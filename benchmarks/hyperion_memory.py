@@ -48,7 +48,7 @@ from hyperion_bench.errors import UserError, run_script  # noqa: E402
 from hyperion_bench.hardware import cpu_model  # noqa: E402
 from hyperion_bench.memory import step_peak_mb  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step  # noqa: E402
-from hyperion_bench.oneshot import full_inner_config, make_supernet, needs_search, node_candidates  # noqa: E402
+from hyperion_bench.oneshot import full_inner_config, needs_search, node_candidates, suite_supernet  # noqa: E402
 from hyperion_bench.suites import DEFAULTS, load_suite  # noqa: E402
 
 MNIST_SHAPE = (1, 28, 28)
@@ -97,7 +97,7 @@ def measure_steps(suite, config: dict, device: torch.device, batch: int, steps: 
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     torch.manual_seed(0)
-    net = make_supernet(suite, config, MNIST_SHAPE, 10, cands)
+    net = suite_supernet(suite, config, MNIST_SHAPE, 10, cands)
     if device.type != "cpu":  # (under FakeTensorMode a .to() would try to swap the fake parameters)
         net = net.to(device)
     s = DartsSettings(batch_size=batch, order=order)

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from hyperion_bench.errors import UserError
+from hyperion_bench.registry import METHODS
+from hyperion_bench.tomlfile import read_toml
 
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "baselines"
 
@@ -48,10 +50,7 @@ def load_baseline(method: str) -> Baseline:
     path = baseline_path(method)
     if not path.exists():
         return Baseline(method, "", {})
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: malformed TOML: {exc}") from None
+    raw = read_toml(path, "method settings")
     unknown = set(raw) - {"method", "settings"}
     if unknown:
         raise UserError(f"{path}: unknown table(s) {', '.join(sorted(unknown))} (allowed: method, settings)")
@@ -113,8 +112,6 @@ def check_overrides(method: str, overrides: dict[str, Any], where: str, parse: b
 
 def check_suite_overrides(table: Any, where: str) -> None:
     """Validate a suite's ``[baselines]`` table (called while the suite file is read)."""
-    from hyperion_bench.methods import METHODS
-
     if not isinstance(table, dict):
         raise UserError(f"{where}: baselines: must be a table of [baselines.<method>] tables")
     for method, overrides in table.items():

@@ -8,12 +8,15 @@ bugs show a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
 from hyperion_bench.errors import UserError
+from hyperion_bench.registry import outer_kinds
 
 DEFAULT_METHODS = "random,tpe,anneal,blendsearch"
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    run.add_argument("--outer", default="tpe", choices=["random", "tpe", "anneal", "blendsearch"],
+    run.add_argument("--quiet", action="store_true", help="no progress line per finished trial on stderr")
+    run.add_argument("--outer", default="tpe", choices=outer_kinds(),
                      help="Hyperion's outer optimiser (default tpe)")
     run.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE",
                      help="override a meta-parameter of baselines/METHOD.toml (repeatable)")
@@ -59,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     study.add_argument("--download", action="store_true", help="let torchvision download missing data")
     study.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides the study's device")
+    study.add_argument("--quiet", action="store_true", help="no progress line per finished trial on stderr")
     study.add_argument("--report-only", action="store_true", help="run nothing; report what the folder holds")
     return parser
 
@@ -70,7 +75,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in list_suites():
             print(f"{name:15s} {load_suite(name).description}")
     else:
-        from hyperion_bench.methods import METHODS
+        from hyperion_bench.registry import METHODS
 
         for name, info in sorted(METHODS.items()):
             print(f"{name:15s} {info.description}")
@@ -107,6 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         command=main_command(),
         outer=args.outer,
         method_options=parse_cli_options(args.method_option),
+        quiet=args.quiet,
     )
     run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))
@@ -120,7 +126,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     table = summary_table(trials)
     sys.stdout.write(render(table, args.format))
     if args.plots:
-        from hyperion_bench.report import write_report
+        from hyperion_bench.publish import write_report
 
         folder = Path(args.dir) / "report"
         paths = write_report(trials, folder, args.reference)
@@ -131,7 +137,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from hyperion_bench.report import load_trials, write_report
+    from hyperion_bench.publish import write_report
+    from hyperion_bench.report import load_trials
     from hyperion_bench.study import load_study, run_study, status
 
     study = load_study(args.file)
@@ -142,7 +149,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     print(f"[hyperion-bench] study {study.name}: {done}/{total} (suite, method, seed) runs finished in {out}",
           file=sys.stderr)
     if not args.report_only:
-        run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download)
+        run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download, quiet=args.quiet)
     trials = load_trials(out)
     wanted = {(p.suite.name, m, s) for p in study.plans for m in p.methods for s in p.seeds}
     keep = [(su, m, s) in wanted for su, m, s in zip(trials["suite"], trials["method"], trials["seed"], strict=True)]
@@ -165,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        # the machine, not the code: a full disk, a quota, a read-only or forbidden place (one line, exit 2)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror}; finished trials are kept: free the space and run the same command "
+              f"to resume", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: finished trials are in the results folder; run the same command to resume",
               file=sys.stderr)

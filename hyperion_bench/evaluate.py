@@ -158,7 +158,7 @@ def evaluate(
 
     ``data`` is a :class:`hyperion_bench.data.Dataset`. ``epochs`` overrides the config's (multi-fidelity
     methods). Every report carries epoch, val_error, val_loss, train_loss, n_params, the suite's
-    weighted_sum, elapsed_s and the GPU memory figures (README, "GPU memory"; 0 on the CPU): peak_gpu_mem_mb,
+    weighted_sum, elapsed_s and the GPU memory figures (docs/gpu.md, "GPU memory"; 0 on the CPU): peak_gpu_mem_mb,
     train_peak_gpu_mem_mb, eval_peak_gpu_mem_mb, data_gpu_mem_mb; the last also test_error/test_loss.
     Raises :class:`TrialDiverged` on a non-finite loss. Same seed on the CPU -> same numbers.
     ``lineage`` (:mod:`hyperion_bench.lineage`, BULK & CUT only) starts from a parent's trained network,

@@ -7,11 +7,6 @@ hands its reports back on the next ``fetch_status_results``, so the scheduler ob
 recorder and every result file stay exactly the same; only where the trial body runs changes.
 A trial that raises is ``failed`` with its error on ``stderr`` (one ``HB_ERROR:`` line, as a worker
 writes it), so the recorder copies it into ``trials.csv``.
-
-:class:`HarnessTuner` is Syne Tune's Tuner with one change: a scheduler may say that it is waiting for
-results (``ready_to_suggest() is False``, e.g. a synchronous successive-halving rung that is not
-complete). Syne Tune 0.16 treats a ``None`` suggestion as "configuration space exhausted" and never
-asks again, which would end a synchronous method early; here the Tuner sleeps and asks again later.
 """
 
 from __future__ import annotations
@@ -22,12 +17,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from syne_tune import Tuner
 from syne_tune.backend.trial_backend import TrialBackend
 from syne_tune.backend.trial_status import Status, TrialResult
 from syne_tune.constants import ST_WORKER_ITER, ST_WORKER_TIME, ST_WORKER_TIMESTAMP
 
-from hyperion_bench.trial import ERROR_TAG
+from hyperion_bench.protocol import error_line
 
 TrialFunction = Callable[[dict[str, Any], Callable[..., None]], Any]
 
@@ -57,8 +51,7 @@ class InProcessBackend(TrialBackend):
             self.trial_fn(config, report)
             self._status[trial_id] = Status.completed
         except Exception as exc:  # every failure becomes a failed trial, never a crashed run
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            self._stderr[trial_id] = [f"{ERROR_TAG} {type(exc).__name__}: {message}\n"]
+            self._stderr[trial_id] = [error_line(exc) + "\n"]
             self._status[trial_id] = Status.failed
         self._ended[trial_id] = datetime.now()
 
@@ -101,23 +94,3 @@ class InProcessBackend(TrialBackend):
 
     def delete_checkpoint(self, trial_id: int) -> None:
         pass
-
-
-class _WaitForResults(Exception):
-    pass
-
-
-class HarnessTuner(Tuner):
-    """Syne Tune's Tuner, plus "the scheduler is waiting for results": sleep and ask again later."""
-
-    def _schedule_new_tasks(self, running_trials_ids: set[int]) -> None:
-        try:
-            super()._schedule_new_tasks(running_trials_ids)
-        except _WaitForResults:
-            self._sleep()
-
-    def _schedule_new_task(self) -> Any:
-        ready = getattr(self.scheduler, "ready_to_suggest", None)
-        if ready is not None and not ready():
-            raise _WaitForResults
-        return super()._schedule_new_task()

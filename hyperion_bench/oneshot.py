@@ -140,15 +140,17 @@ def darts_settings(suite: Suite, optimizer: str = "darts") -> DartsSettings:
     return s
 
 
-def make_supernet(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...], n_classes: int,
-                  candidates: list[list[Candidate]], compile: bool = True) -> SuperNetwork:
+def suite_supernet(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...], n_classes: int,
+                   candidates: list[list[Candidate]], compile: bool = True) -> SuperNetwork:
     """The reduced supernet: the suite's stem and cell stack, ``candidates`` on every edge of node j
     (compiled per ``[oneshot] compile`` unless ``compile`` is False)."""
-    from hyperion_bench.nn.supernet_fast import make_supernet as build  # the one reference/fast switch
+    from hyperion_bench.nn.supernet_fast import make_supernet  # the one reference/fast switch
 
-    return build(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
-                 channels=int(suite.setting(config, "channels")), stem_multiplier=suite.network["stem_multiplier"],
-                 fast=suite.oneshot["fast"], compile_mode=(suite.oneshot["compile"] or None) if compile else None)
+    return make_supernet(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
+                         channels=int(suite.setting(config, "channels")),
+                         stem_multiplier=suite.network["stem_multiplier"],
+                         fast=suite.oneshot["fast"],
+                         compile_mode=(suite.oneshot["compile"] or None) if compile else None)
 
 
 def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
@@ -207,7 +209,7 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         torch.cuda.reset_peak_memory_stats(x.device)
     candidates = node_candidates(suite, config)
     optimizer = inner_optimizer(config)
-    net = make_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates, compile=False).to(x.device)
+    net = suite_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates, compile=False).to(x.device)
     settings = darts_settings(suite, optimizer)
     weight = suite.objectives.weighted_sum.get("n_params", 0.0)
     penalty = expected_size_penalty(net, weight) if weight else None  # sizes counted before hyperDARTS takes them

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from hyperion_bench.atomic import write_atomic  # noqa: E402
 from hyperion_bench.metrics import aggregate_curves, pareto_front, running_hypervolume  # noqa: E402
 from hyperion_bench.report import objective_vectors  # noqa: E402
 
@@ -35,8 +36,8 @@ AXIS_LABELS = {
 def _save(fig: plt.Figure, folder: Path, name: str) -> list[Path]:
     paths = [folder / f"{name}.png", folder / f"{name}.pdf"]
     fig.tight_layout()
-    for p in paths:
-        fig.savefig(p, dpi=150, bbox_inches="tight")  # keeps legends placed outside the axes
+    for p in paths:  # bbox "tight" keeps legends placed outside the axes; atomic: never a half-written figure
+        write_atomic(p, lambda f, fmt=p.suffix[1:]: fig.savefig(f, format=fmt, dpi=150, bbox_inches="tight"))
     plt.close(fig)
     return paths
 
@@ -368,7 +369,7 @@ def plot_critical_difference(seeds: pd.DataFrame, folder: Path) -> list[Path]:
 
 
 def plot_study(trials: pd.DataFrame, seeds: pd.DataFrame, folder: Path) -> list[Path]:
-    """The figures the statistics add (report.write_report): rank over time, attainment, CD diagrams."""
+    """The figures the statistics add (publish.write_report): rank over time, attainment, CD diagrams."""
     folder.mkdir(parents=True, exist_ok=True)
     sns.set_theme(context="paper", style="whitegrid")
     return (plot_rank_over_time(trials, folder) + plot_attainment(trials, folder)

@@ -348,45 +348,6 @@ def render_tests(table: pd.DataFrame, reference: str) -> str:
     return _grid(out, set(), "| ", " | ", " |", str, header_rule=True)
 
 
-def write_report(trials: pd.DataFrame, folder: Path, reference: str | None = None, title: str = "") -> list[Path]:
-    """Everything a comparison publishes, into ``folder``: the summary (md, csv, tex), the paper table with
-    CIs and ranks, the significance verdicts against ``reference`` (default: hyperion when it ran, else the
-    alphabetically first method), Friedman's test across suites when there are >= 3, and the figures."""
-    from hyperion_bench.plots import plot_all, plot_study
-
-    folder.mkdir(parents=True, exist_ok=True)
-    methods = sorted(trials["method"].unique())
-    if reference is None:
-        reference = "hyperion" if "hyperion" in methods else methods[0]
-    elif reference not in methods:
-        raise UserError(f"--reference {reference!r} did not run here (methods: {', '.join(methods)})")
-    written = []
-    summary = summary_table(trials, warn=False)
-    for fmt, ext in (("md", "md"), ("csv", "csv"), ("latex", "tex")):
-        written.append(folder / f"summary.{ext}")
-        written[-1].write_text(render(summary, fmt))
-    seeds = seed_metrics(trials)
-    seeds.to_csv(folder / "per_seed.csv", index=False)
-    table = paper_table(seeds, reference)
-    intro = (f"{title}\n\n" if title else "") + (
-        f"Mean over seeds [bootstrap 95% CI; empty with one seed]; rank: mean rank among the suite's methods "
-        f"at each seed index (1 = best). Reference for the tests: {reference}.\n\n")
-    (folder / "paper.md").write_text(intro + render_paper_table(table, reference, "md"))
-    (folder / "paper.tex").write_text(render_paper_table(table, reference, "latex"))
-    (folder / "paper.csv").write_text(render_paper_table(table, reference, "csv"))
-    (folder / "tests.md").write_text(
-        f"Each method against {reference} per suite: two-sided Mann-Whitney U over seeds, Holm-corrected over "
-        f"the suite's comparisons per metric; better / worse / tie at 0.05 (adjusted p).\n\n"
-        + render_tests(table, reference))
-    written += [folder / f for f in ("per_seed.csv", "paper.md", "paper.tex", "paper.csv", "tests.md")]
-    friedman = friedman_text(seeds)
-    if friedman:
-        (folder / "friedman.md").write_text(friedman)
-        written.append(folder / "friedman.md")
-    written += plot_all(trials, folder) + plot_study(trials, seeds, folder)
-    return written
-
-
 def suite_means(seeds: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Suites x methods table of each method's mean over seeds, methods that ran on every suite only."""
     wide = seeds.pivot_table(index="suite", columns="method", values=metric, aggfunc="mean")

@@ -24,7 +24,11 @@ from typing import Any
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.hardware import cpu_model
-from hyperion_bench.records import TrialRecorder, write_json_atomic
+from hyperion_bench.problems import problem_of
+from hyperion_bench.progress import Progress
+from hyperion_bench.protocol import TrialConstants
+from hyperion_bench.records import CSV_EVERY_S, TrialRecorder, write_json_atomic
+from hyperion_bench.runlock import RunLock
 from hyperion_bench.suites import Suite
 
 DONE_FILE = "done.json"
@@ -65,6 +69,7 @@ class RunSettings:
     outer: str = "tpe"  # Hyperion's outer optimiser
     # per method: meta-parameter overrides from the command line (--method-option m.key=value)
     method_options: dict[str, dict[str, str]] = field(default_factory=dict)
+    quiet: bool = False  # no per-trial progress lines on stderr
 
 
 def versions() -> dict[str, str]:
@@ -124,7 +129,6 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     """Run every (method, seed); returns the result folders. Checks the data before starting."""
     import torch
 
-    from hyperion_bench.data import load_suite_data
     from hyperion_bench.evaluate import resolve_device
     from hyperion_bench.methods import METHODS
 
@@ -133,6 +137,7 @@ def run_experiment(settings: RunSettings) -> list[Path]:
             raise UserError(f"unknown method {m!r}; known methods: {', '.join(sorted(METHODS))}")
     if settings.workers < 1:
         raise UserError(f"--workers must be at least 1, got {settings.workers}")
+    check_paths(settings)
     device = str(resolve_device(settings.device))
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto")
@@ -140,10 +145,11 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     from hyperion_bench.methods import check_method_options
 
     check_method_options(settings.methods, settings.method_options, suite)  # bad overrides: one line, before any run
-    if suite.family == "synthetic":  # cheap trials run in this process (inprocess.py): no data, no workers
+    problem = problem_of(suite)
+    if problem.in_process:  # cheap trials run in this process (inprocess.py): no data, no workers
         return [run_one(settings, method, seed, device, None) for method in settings.methods for seed in settings.seeds]
     # fail fast (one line, exit 2) on missing data, and warm the dataset cache for the workers
-    load_suite_data(suite, settings.data_dir, download=settings.download)
+    problem.load_data(settings.data_dir, download=settings.download)
     from hyperion_bench.backend import WorkerPool
 
     threads = threads_per_trial(settings.workers, device)
@@ -154,17 +160,51 @@ def run_experiment(settings: RunSettings) -> list[Path]:
         pool.shutdown()
 
 
+def check_paths(settings: RunSettings) -> None:
+    """One line (exit 2), before anything runs, for an --out that is a file or cannot be created and a
+    --data-dir that is not a folder (they used to end a run with a traceback)."""
+    from hyperion_bench.data import resolve_data_dir
+
+    out = Path(settings.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create it ({exc.strerror})") from None
+    data = resolve_data_dir(settings.data_dir)
+    if data is not None and data.exists() and not data.is_dir():
+        raise UserError(f"--data-dir {data}: exists and is not a folder")
+
+
 def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: Any) -> Path:
-    from syne_tune import StoppingCriterion
-    from syne_tune.results_callback import StoreResultsCallback
-
-    from hyperion_bench.inprocess import HarnessTuner, InProcessBackend
-    from hyperion_bench.methods import make_run_scheduler
-    from hyperion_bench.trial import run_trial
-
+    """Run one (method, seed) into its folder, holding the folder's lock (:mod:`hyperion_bench.runlock`)."""
     suite = settings.suite
     folder = settings.out / suite.name / method / f"seed-{seed}"
     if (folder / DONE_FILE).exists():
+        print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: already done, skipped", flush=True)
+        return folder
+    lock = RunLock(folder)  # one writer per folder: a live run's folder is never renamed or written by another
+    note = lock.acquire()
+    if note:
+        print(note, flush=True)
+    try:
+        return _run_locked(settings, method, seed, device, pool, folder)
+    finally:
+        lock.release()
+
+
+def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool: Any, folder: Path) -> Path:
+    from syne_tune import StoppingCriterion
+    from syne_tune.results_callback import StoreResultsCallback
+
+    from hyperion_bench.inprocess import InProcessBackend
+    from hyperion_bench.methods import make_run_scheduler
+    from hyperion_bench.trial import run_trial
+    from hyperion_bench.tuner import HarnessTuner
+
+    suite = settings.suite
+    if (folder / DONE_FILE).exists():  # finished by another run while this one waited for nothing
         print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: already done, skipped", flush=True)
         return folder
     if folder.exists() and any(folder.iterdir()):
@@ -174,19 +214,19 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     folder.mkdir(parents=True, exist_ok=True)
 
     threads = threads_per_trial(settings.workers, device)
-    constants = {
-        "hb_suite": str(suite.path),
-        "hb_seed": seed,
-        "hb_device": device,
-        "hb_threads": threads,
-        "hb_data_dir": settings.data_dir or "",
-        "hb_download": settings.download,
+    constants = TrialConstants(
+        suite=str(suite.path),
+        seed=seed,
+        device=device,
+        threads=threads,
+        data_dir=settings.data_dir or "",
+        download=settings.download,
         # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
-        "hb_deadline": time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
+        deadline=time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
         # the budget and result folder, for MO optimisers that plan by time or keep files (MOContext)
-        "hb_wallclock_s": settings.budget.wallclock_s or 0,
-        "hb_folder": str(folder),
-    }
+        wallclock_s=settings.budget.wallclock_s or 0,
+        folder=str(folder),
+    ).to_config()
     extra = own_settings(method, settings)
     scheduler = make_run_scheduler(method, suite=suite, seed=seed, max_trials=settings.budget.max_trials,
                                    constants=constants, options=settings.method_options.get(method, {}),
@@ -220,7 +260,9 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
         backend = WarmWorkerBackend(pool)
     stop = StoppingCriterion(max_wallclock_time=settings.budget.wallclock_s) if settings.budget.wallclock_s \
         else (lambda status: False)
-    recorder = TrialRecorder(folder)
+    progress = Progress(f"{suite.name}/{method}/seed-{seed}", metric_names[0], settings.budget.max_trials,
+                        settings.budget.wallclock_s, quiet=settings.quiet)
+    recorder = TrialRecorder(folder, on_row=progress.row, csv_every_s=CSV_EVERY_S)
     tuner = HarnessTuner(
         trial_backend=backend,
         scheduler=scheduler,
@@ -248,6 +290,7 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     write_json_atomic({"finished": meta["finished"]}, folder / DONE_FILE)
     print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {len(statuses)} trials "
           f"({statuses.count('failed')} failed) in {meta['wallclock_used_s']} s", flush=True)
+    print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {progress.summary()}", file=sys.stderr, flush=True)
     return folder
 
 

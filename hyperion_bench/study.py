@@ -15,12 +15,15 @@ than silently mixed into the table.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hyperion_bench.baselines import check_overrides, has_baseline
 from hyperion_bench.errors import UserError
+from hyperion_bench.registry import METHODS, outer_kinds
+from hyperion_bench.suites import Suite, load_suite, parse_duration
+from hyperion_bench.tomlfile import TomlReader, read_toml
 
 STUDIES_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "studies"
 TOP_KEYS = {"study", "budget", "suites", "options"}
@@ -34,7 +37,7 @@ ONESHOT_METHODS = ("darts", "hyperdarts", "hyperion")
 class SuitePlan:
     """What the study runs on one suite."""
 
-    suite: Any  # suites.Suite
+    suite: Suite
     methods: list[str]
     seeds: list[int]
     wallclock_s: float | None
@@ -69,22 +72,10 @@ def load_study(name_or_path: str | Path) -> Study:
         path = STUDIES_DIR / f"{name_or_path}.toml"
         if not path.exists():
             raise UserError(f"unknown study {str(name_or_path)!r}; known studies: {', '.join(list_studies())}")
-    if not path.exists():
-        raise UserError(f"study file {path} does not exist")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: malformed TOML: {exc}") from None
-    return _Reader(path, raw).study()
+    return _Reader(path, read_toml(path, "study file")).study()
 
 
-class _Reader:
-    def __init__(self, path: Path, raw: dict[str, Any]):
-        self.path, self.raw = path, raw
-
-    def fail(self, key: str, msg: str) -> UserError:
-        return UserError(f"{self.path}: {key}: {msg}")
-
+class _Reader(TomlReader):
     def table(self, value: Any, key: str, allowed: set[str]) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(key, "must be a table")
@@ -106,8 +97,6 @@ class _Reader:
         return value
 
     def budget(self, table: dict[str, Any], key: str) -> tuple[float | None, int | None]:
-        from hyperion_bench.suites import parse_duration
-
         wallclock = None
         if "wallclock" in table:
             if isinstance(table["wallclock"], bool):
@@ -120,10 +109,6 @@ class _Reader:
         return wallclock, trials
 
     def study(self) -> Study:
-        from hyperion_bench.baselines import check_overrides, has_baseline
-        from hyperion_bench.methods import METHODS
-        from hyperion_bench.suites import load_suite
-
         raw = self.table(self.raw, "", TOP_KEYS)
         head = self.table(raw.get("study", {}), "study", STUDY_KEYS)
         for k in ("suites", "methods", "seeds"):
@@ -139,8 +124,8 @@ class _Reader:
             if k in head and not isinstance(head[k], str):
                 raise self.fail(f"study.{k}", "must be a string")
         outer = head.get("outer", "tpe")
-        if outer not in ("random", "tpe", "anneal", "blendsearch"):
-            raise self.fail("study.outer", f"unknown outer optimiser {outer!r} (random, tpe, anneal, blendsearch)")
+        if outer not in outer_kinds():
+            raise self.fail("study.outer", f"unknown outer optimiser {outer!r} ({', '.join(outer_kinds())})")
         device = head.get("device", "auto")
         if device not in ("auto", "cpu", "cuda"):
             raise self.fail("study.device", f"must be auto, cpu or cuda, got {device!r}")
@@ -191,11 +176,9 @@ class _Reader:
                      plans=plans, reference=reference, outer=outer, workers=workers, device=device, options=options)
 
 
-def method_misfit(method: str, suite: Any) -> str:
+def method_misfit(method: str, suite: Suite) -> str:
     """Why ``method`` cannot run on ``suite`` ('' when it can): checked before anything runs, instead of
     failing at the scheduler's construction halfway through a study."""
-    from hyperion_bench.methods import METHODS
-
     info = METHODS[method]
     if info.multi_objective and not suite.objectives.pareto:
         return "it is multi-objective and the suite has no [objectives] pareto"
@@ -225,7 +208,7 @@ def check_finished_runs(study: Study, out: Path) -> None:
 
 
 def run_study(study: Study, out: Path, data_dir: str | None = None, device: str | None = None,
-              download: bool = False) -> None:
+              download: bool = False, quiet: bool = False) -> None:
     """Run every (suite, method, seed) of the study that ``out`` does not hold finished yet."""
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment
 
@@ -244,6 +227,7 @@ def run_study(study: Study, out: Path, data_dir: str | None = None, device: str 
             command=main_command(),
             outer=study.outer,
             method_options={m: o for m, o in study.options.items() if m in plan.methods},
+            quiet=quiet,
         )
         run_experiment(settings)
 

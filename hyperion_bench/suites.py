@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hyperion_bench.baselines import check_suite_overrides
 from hyperion_bench.errors import UserError
 from hyperion_bench.space import JointSpace, Param
+from hyperion_bench.tomlfile import TomlReader, read_toml
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -226,23 +227,11 @@ def load_suite(name_or_path: str | Path) -> Suite:
                 f"unknown suite {str(name_or_path)!r}; known suites: {', '.join(list_suites())}"
             )
         path = candidate
-    if not path.exists():
-        raise UserError(f"suite file {path} does not exist")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: malformed TOML: {exc}") from None
-    return _Parser(path, raw).suite()
+    return _Parser(path, read_toml(path, "suite file")).suite()
 
 
-class _Parser:
+class _Parser(TomlReader):
     """Reads one suite file; every error names the file and the dotted key."""
-
-    def __init__(self, path: Path, raw: dict[str, Any]):
-        self.path, self.raw = path, raw
-
-    def fail(self, key: str, msg: str) -> UserError:
-        return UserError(f"{self.path}: {key}: {msg}")
 
     def table(self, raw: dict, key: str, allowed: set[str], required: frozenset[str] = frozenset()) -> dict:
         value = raw.get(key.rsplit(".", 1)[-1], {})
@@ -397,8 +386,6 @@ class _Parser:
 
         name = self.typed(meta, "suite", "name", (str,), self.path.stem)
         if "baselines" in self.raw:  # [baselines.<method>]: per-suite meta-parameter overrides
-            from hyperion_bench.baselines import check_suite_overrides
-
             check_suite_overrides(self.raw["baselines"], where=str(self.path))
         return Suite(
             name=name,

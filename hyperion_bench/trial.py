@@ -16,65 +16,40 @@ import sys
 import traceback
 from typing import Any
 
-ERROR_TAG = "HB_ERROR:"
-CONSTANT_PREFIX = "hb_"
+from hyperion_bench.protocol import ERROR_TAG, PREFIX, TrialConstants, error_line, split_config
+
+__all__ = ["ERROR_TAG", "PREFIX", "split_config", "load_trial_inputs", "run_trial", "run_reported", "main"]
 
 _SUITES: dict[str, Any] = {}  # registry-style caches: warm workers reuse parsed suites and data
 _DATA: dict[tuple, Any] = {}
 
 
-def split_config(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Separate the searched values from the harness's pass-through constants."""
-    params = {k: v for k, v in config.items() if not k.startswith(CONSTANT_PREFIX) and not k.startswith("st_")}
-    constants = {k[len(CONSTANT_PREFIX):]: v for k, v in config.items() if k.startswith(CONSTANT_PREFIX)}
-    return params, constants
-
-
-def load_trial_inputs(constants: dict[str, Any]) -> tuple[Any, Any]:
-    """The suite and its dataset, cached per process so warm workers pay for them once."""
-    from hyperion_bench.data import load_suite_data
+def load_trial_inputs(given: TrialConstants) -> tuple[Any, Any]:
+    """The suite and its dataset (None when its trials need none), cached per process so warm workers pay
+    for them once."""
+    from hyperion_bench.problems import problem_of
     from hyperion_bench.suites import load_suite
 
-    path = constants["suite"]
-    if path not in _SUITES:
-        _SUITES[path] = load_suite(path)
-    suite = _SUITES[path]
-    if suite.family == "synthetic":  # the trial is the function: no data
+    if given.suite not in _SUITES:
+        _SUITES[given.suite] = load_suite(given.suite)
+    suite = _SUITES[given.suite]
+    problem = problem_of(suite)
+    if problem.in_process:  # the trial is the function: no data
         return suite, None
-    key = (suite.dataset, constants.get("data_dir"), suite.split_seed, suite.val_fraction, suite.test_fraction,
+    key = (suite.dataset, given.data_dir, suite.split_seed, suite.val_fraction, suite.test_fraction,
            tuple(sorted(suite.data_options.items())))
     if key not in _DATA:
-        _DATA[key] = load_suite_data(suite, constants.get("data_dir") or None,
-                                     download=bool(constants.get("download", False)))
+        _DATA[key] = problem.load_data(given.data_dir or None, download=bool(given.download))
     return suite, _DATA[key]
 
 
 def run_trial(config: dict[str, Any], report: Any) -> dict[str, Any]:
-    params, constants = split_config(config)
-    suite, data = load_trial_inputs(constants)
-    epochs = constants.get("epochs")
-    if suite.family == "synthetic":
-        from hyperion_bench.synthetic import evaluate_synthetic
+    from hyperion_bench.problems import problem_of
 
-        return evaluate_synthetic(suite, params, epochs=int(epochs) if epochs else None, report=report)
-
-    import torch
-
-    from hyperion_bench.evaluate import evaluate
-    from hyperion_bench.lineage import Lineage
-
-    torch.set_num_threads(int(constants.get("threads", 1)))
-    return evaluate(
-        suite,
-        params,
-        data,
-        epochs=int(epochs) if epochs else None,
-        report=report,
-        seed=int(constants.get("seed", 0)),
-        device=str(constants.get("device", "cpu")),
-        deadline=float(constants["deadline"]) if constants.get("deadline") else None,
-        lineage=Lineage.from_constants(constants),
-    )
+    params, _ = split_config(config)
+    given = TrialConstants.from_config(config)
+    suite, data = load_trial_inputs(given)
+    return problem_of(suite).evaluate(params, data, given, report)
 
 
 def run_reported(config: dict[str, Any]) -> int:
@@ -86,8 +61,7 @@ def run_reported(config: dict[str, Any]) -> int:
         return 0
     except Exception as exc:  # every failure becomes a failed trial, never a crashed run
         traceback.print_exc(file=sys.stderr)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"{ERROR_TAG} {type(exc).__name__}: {message}", file=sys.stderr, flush=True)
+        print(error_line(exc), file=sys.stderr, flush=True)
         return 1
 
 

@@ -22,6 +22,7 @@ import signal
 import sys
 from pathlib import Path
 
+from hyperion_bench.atomic import write_text_atomic
 from hyperion_bench.trial import run_reported
 
 EXIT_CODE_FILE = "exit_code"
@@ -61,9 +62,7 @@ def serve() -> None:
             finally:
                 sys.stdout, sys.stderr = real_out, real_err
         _release_memory()
-        tmp = trial_path / f".{EXIT_CODE_FILE}.tmp"
-        tmp.write_text(str(code))
-        os.replace(tmp, trial_path / EXIT_CODE_FILE)
+        write_text_atomic(trial_path / EXIT_CODE_FILE, str(code))
 
 
 def _release_memory() -> None:

@@ -179,8 +179,8 @@ def test_harness_tuner_waits_for_a_synchronous_optimizer(tmp_path, monkeypatch):
     wait, and Syne Tune's Tuner alone ends the run at the first None."""
     from syne_tune import StoppingCriterion, Tuner
 
-    from hyperion_bench.inprocess import HarnessTuner
     from hyperion_bench.methods._mo_base import MOOptimizer, MOScheduler, MOSuggestion
+    from hyperion_bench.tuner import HarnessTuner
 
     class Batches(MOOptimizer):
         def __init__(self, **kw: Any):
@@ -219,8 +219,8 @@ def test_harness_tuner_waits_for_a_synchronous_optimizer(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- cheap objectives
 def test_cheap_model_size_matches_the_built_network():
-    from hyperion_bench.methods._cheap import n_params_of
     from hyperion_bench.nn import build_network, count_params
+    from hyperion_bench.problems import n_params_of
 
     suite = load_suite("flowers17")
     rng = np.random.default_rng(0)

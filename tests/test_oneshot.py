@@ -20,9 +20,9 @@ from hyperion_bench.oneshot import (
     encode_subset,
     expected_size_penalty,
     full_inner_config,
-    make_supernet,
     needs_search,
     node_candidates,
+    suite_supernet,
 )
 from hyperion_bench.suites import DEFAULTS, load_suite
 
@@ -69,7 +69,7 @@ def test_the_built_supernet_has_exactly_the_candidates_the_config_asks_for(suite
     config = {"cells": 3, "channels": 4, "inner@op": "conv|max_pool|skip", "inner@kernel": "3|5",
               "activation@0": "relu", "activation@1": "tanh"}
     cands = node_candidates(suite, config)
-    net = make_supernet(suite, config, (1, 8, 8), 3, cands)
+    net = suite_supernet(suite, config, (1, 8, 8), 3, cands)
     assert net.candidates_per_edge() == [5, 5]  # conv x {3,5}, max_pool x {3,5}, skip
     for cell in net.cells:
         assert all(len(edge.ops) == 5 for edge in cell.edges)

@@ -17,6 +17,7 @@ from hyperion_bench.data import _builtin, _cache, _flowers, _torchvision, _ucr
 from hyperion_bench.data._source import Source, fingerprint
 from hyperion_bench.data._split import Dataset, split_and_normalise
 from hyperion_bench.errors import UserError
+from hyperion_bench.suites import Suite
 
 __all__ = ["DATASETS", "Dataset", "is_ucr", "load_dataset", "load_suite_data", "resolve_data_dir"]
 
@@ -43,7 +44,7 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 
-def load_suite_data(suite: Any, data_dir: str | Path | None = None, download: bool = False) -> Dataset:
+def load_suite_data(suite: Suite, data_dir: str | Path | None = None, download: bool = False) -> Dataset:
     """A suite's dataset with the suite's split and data options: the one call every trial and run makes."""
     return load_dataset(suite.dataset, data_dir, split_seed=suite.split_seed, val_fraction=suite.val_fraction,
                         test_fraction=suite.test_fraction, download=download, **suite.data_options)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 import warnings
 from dataclasses import fields
 from pathlib import Path
 
 import torch
 
+from hyperion_bench.atomic import write_atomic
 from hyperion_bench.data._split import Dataset
 
 FORMAT_VERSION = 1  # bump when the processing changes, so old entries are no longer found
@@ -56,17 +56,9 @@ def load(path: Path) -> Dataset | None:
 
 def save(path: Path, data: Dataset) -> None:
     """Write atomically; a cache that cannot be written only costs speed, so it warns instead of failing."""
-    tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")  # unique per writer
-        with open(tmp, "xb") as out:  # not mkstemp: its 0600 would ignore the umask
-            torch.save({f.name: getattr(data, f.name) for f in fields(data)}, out)
-        os.replace(tmp, path)
-        tmp = None
+        write_atomic(path, lambda out: torch.save({f.name: getattr(data, f.name) for f in fields(data)}, out))
     except (OSError, RuntimeError) as e:  # torch's zip writer reports a full disk as RuntimeError
         warnings.warn(f"hyperion_bench: could not cache dataset {data.name!r} in {path.parent}: {e}",
                       stacklevel=3)
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)

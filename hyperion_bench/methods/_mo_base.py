@@ -24,22 +24,24 @@ Writing each as a Syne Tune scheduler would repeat the same bookkeeping six time
 from __future__ import annotations
 
 import logging
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from syne_tune.backend.trial_status import Trial
-from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
+from syne_tune.optimizer.scheduler import TrialSuggestion
 
+from hyperion_bench.methods.keyed_scheduler import KeyedScheduler, final_value
+from hyperion_bench.problems import problem_of
+from hyperion_bench.protocol import EPOCHS_KEY, PREFIX, key
 from hyperion_bench.space import JointSpace
+from hyperion_bench.suites import Suite
+
+__all__ = ["EPOCHS_KEY", "MOContext", "MOOptimizer", "MOScheduler", "MOSuggestion", "objective_vector"]
 
 logger = logging.getLogger(__name__)
 
-CONSTANT_PREFIX = "hb_"
-EPOCHS_KEY = "hb_epochs"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class MOContext:
     in_shape: tuple[int, ...] | None = None
     n_classes: int | None = None
     cheap: Callable[[dict[str, Any]], dict[str, float] | None] | None = None
-    suite: Any = None  # the Suite (optional: tests build contexts without one)
+    suite: Suite | None = None  # optional: tests build contexts without one
     wallclock_s: float | None = None  # the (method, seed)'s wall-clock budget, when it has one
     folder: str | None = None  # the (method, seed)'s result folder, when the runner runs it
 
@@ -77,29 +79,14 @@ class MOContext:
         return values or None
 
     @classmethod
-    def for_suite(cls, suite: Any, max_trials: int | None = None, data_dir: str | None = None,
+    def for_suite(cls, suite: Suite, max_trials: int | None = None, data_dir: str | None = None,
                   wallclock_s: float | None = None, folder: str | None = None) -> MOContext:
-        from hyperion_bench.methods._cheap import cheap_function
-
-        shape = _data_shape(suite, data_dir)
+        problem = problem_of(suite)
+        shape = problem.data_shape(data_dir)
         objectives = suite.objectives
         return cls(objective_names=list(objectives.pareto), reference_point=list(objectives.reference_point),
                    max_trials=max_trials, in_shape=shape[0] if shape else None, n_classes=shape[1] if shape else None,
-                   cheap=cheap_function(suite, shape), suite=suite, wallclock_s=wallclock_s, folder=folder)
-
-
-def _data_shape(suite: Any, data_dir: str | None) -> tuple[tuple[int, ...], int] | None:
-    """(in_shape, n_classes) of the suite's data, from the processed-tensor cache the runner warmed."""
-    if suite.family == "synthetic":
-        return None
-    try:
-        from hyperion_bench.data import load_suite_data
-
-        data = load_suite_data(suite, data_dir or None)
-    except Exception as exc:  # e.g. tests without data: the optimiser just gets no cheap objectives
-        logger.info("no data shape for %s: %s", suite.name, exc)
-        return None
-    return tuple(data.in_shape), int(data.n_classes)
+                   cheap=problem.cheap_objectives(shape), suite=suite, wallclock_s=wallclock_s, folder=folder)
 
 
 class MOOptimizer(ABC):
@@ -130,55 +117,34 @@ class MOOptimizer(ABC):
 
 def objective_vector(result: dict[str, Any], names: list[str]) -> np.ndarray | None:
     """The result's objectives as floats, or None when one is missing or not finite."""
-    values = []
-    for name in names:
-        v = result.get(name)
-        if v is None or isinstance(v, bool):
-            return None
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            return None
-        if not math.isfinite(v):
-            return None
-        values.append(v)
-    return np.array(values, dtype=float)
+    values = [final_value(result, name) for name in names]
+    return None if any(v is None for v in values) else np.array(values, dtype=float)
 
 
-class MOScheduler(TrialScheduler):
+class MOScheduler(KeyedScheduler):
     """Runs an :class:`MOOptimizer` as a Syne Tune scheduler over a suite (see the module docstring)."""
 
-    def __init__(self, optimizer_cls: type[MOOptimizer], *, suite: Any, seed: int, max_trials: int | None,
+    def __init__(self, optimizer_cls: type[MOOptimizer], *, suite: Suite, seed: int, max_trials: int | None,
                  constants: dict[str, Any], settings: dict[str, Any], context: MOContext | None = None):
-        super().__init__(random_seed=seed)
-        shadowed = sorted(set(constants) & set(suite.space.names))
-        assert not shadowed, f"constants would overwrite searched parameters: {shadowed}"
-        self.suite, self.space, self.seed, self.max_trials = suite, suite.space, seed, max_trials
-        self.constants, self.settings = dict(constants), dict(settings)
+        super().__init__(seed=seed, max_trials=max_trials, constants=constants, searched=suite.space.names)
+        self.suite, self.space = suite, suite.space
+        self.settings = dict(settings)
         self.names = list(suite.objectives.pareto)
         if context is None:
-            context = MOContext.for_suite(suite, max_trials, constants.get("hb_data_dir") or None,
-                                          wallclock_s=constants.get("hb_wallclock_s") or None,
-                                          folder=constants.get("hb_folder") or None)
+            context = MOContext.for_suite(suite, max_trials, constants.get(key("data_dir")) or None,
+                                          wallclock_s=constants.get(key("wallclock_s")) or None,
+                                          folder=constants.get(key("folder")) or None)
         self.optimizer = optimizer_cls(space=suite.space, n_objectives=len(self.names), seed=seed,
                                        min_epochs=suite.min_epochs, max_epochs=suite.max_epochs,
                                        settings=self.settings, context=context)
-        self.n_suggested = 0
-        self.n_failed = 0
         self._next: MOSuggestion | None = None  # asked ahead by ready_to_suggest
-        self._unadded: int | None = None
-        self._keys: dict[int, int] = {}  # Syne Tune trial id -> our key
-        self._pending: set[int] = set()
 
-    # ---- the harness's Tuner asks this before suggest (inprocess.HarnessTuner)
+    # ---- the harness's Tuner asks this before suggest (tuner.HarnessTuner)
     def ready_to_suggest(self) -> bool:
         if self._exhausted() or self._next is not None:
             return True
         self._next = self.optimizer.ask(self.n_suggested)
         return self._next is not None or not self._pending
-
-    def _exhausted(self) -> bool:
-        return self.max_trials is not None and self.n_suggested >= self.max_trials
 
     # ---- Syne Tune's scheduler interface
     def suggest(self) -> TrialSuggestion | None:
@@ -194,52 +160,25 @@ class MOScheduler(TrialScheduler):
             return None
         config = self.space.clean(suggestion.config)
         self.space.validate(config)
-        extra = {f"{CONSTANT_PREFIX}{k}": v for k, v in suggestion.meta.items()}
+        extra = {f"{PREFIX}{k}": v for k, v in suggestion.meta.items()}
         if suggestion.epochs is not None:
             epochs = int(suggestion.epochs)
             assert self.suite.min_epochs <= epochs <= self.suite.max_epochs, epochs
             extra[EPOCHS_KEY] = epochs
         clash = sorted(set(extra) & set(self.constants))
         assert not clash, f"suggestion meta would overwrite harness constants: {clash}"
-        key = self.n_suggested
-        self.n_suggested += 1
-        self._pending.add(key)
-        self._unadded = key
-        return TrialSuggestion.start_suggestion({**config, **self.constants, **extra})
+        return self._start({**config, **extra})
 
-    def on_trial_add(self, trial: Trial) -> None:
-        assert self._unadded is not None, f"trial {trial.trial_id} added without a suggestion"
-        self._keys[trial.trial_id] = self._unadded
-        self._unadded = None
-
-    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
-        return SchedulerDecision.CONTINUE  # a trial always runs its epochs: no STOP, no lost results
-
-    def on_trial_complete(self, trial: Trial, result: dict[str, Any]) -> None:
-        self._finish(trial.trial_id, objective_vector(result, self.names), result)
-
-    def on_trial_error(self, trial: Trial) -> None:
-        self._finish(trial.trial_id, None, {})
-
-    def _finish(self, trial_id: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
-        key = self._keys.get(trial_id)
-        if key is None or key not in self._pending:
-            logger.warning("ignoring a second or unknown completion of trial %s", trial_id)
-            return
-        self._pending.discard(key)
-        self.n_failed += objectives is None
-        self.optimizer.tell(key, objectives, dict(result))
+    def _told(self, key: int, result: dict[str, Any] | None) -> bool:
+        objectives = None if result is None else objective_vector(result, self.names)
+        self.optimizer.tell(key, objectives, dict(result or {}))
+        return objectives is None
 
     def metric_names(self) -> list[str]:
         return list(self.names)
 
-    def metric_mode(self) -> str:
-        return "min"
-
     def metadata(self) -> dict[str, Any]:
-        """JSON only (Syne Tune's default dumps ``__dict__``)."""
-        return {"scheduler_name": type(self).__name__, "optimizer": type(self.optimizer).__name__,
-                "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
+        return {**super().metadata(), "optimizer": type(self.optimizer).__name__, "metrics": self.names,
                 "settings": _jsonable(self.settings), "optimizer_state": _jsonable(self.optimizer.metadata())}
 
 

@@ -48,37 +48,27 @@ from typing import Any
 import numpy as np
 
 from hyperion_bench.errors import UserError
+from hyperion_bench.methods import method_class
 from hyperion_bench.methods._ask_tell import AskTellScheduler
 from hyperion_bench.oneshot import CELL_FUSION, INNER_OPTIMIZER, INNER_PREFIX, encode_subset, searches
+from hyperion_bench.registry import METHODS, outer_kinds
 from hyperion_bench.space import EDGES, NODE_SEP, JointSpace, Param, edge_choices
 from hyperion_bench.suites import INNER_OPTIMIZERS
 
 OUTER, INNER = "outer", "inner"
 SPLIT_PREFIX = "split@"
 RETRIES = 20
-OUTER_KINDS = ("random", "tpe", "anneal", "blendsearch")
+OUTER_KINDS = outer_kinds()
 
 
 def make_learner(kind: str, space: JointSpace, seed: int, n_init: int) -> AskTellScheduler:
-    """One of Hyperion's learners: an outer-kind optimiser used ask/tell style over ``space``."""
-    kw = {"space": space, "metric": "weighted_sum", "seed": seed, "max_trials": None, "constants": {}}
-    if kind == "random":
-        from hyperion_bench.methods.random_search import RandomSearchScheduler
-
-        return RandomSearchScheduler(**kw)
-    if kind == "tpe":
-        from hyperion_bench.methods.tpe import TPEScheduler
-
-        return TPEScheduler(n_startup_trials=max(n_init, 1), **kw)
-    if kind == "anneal":
-        from hyperion_bench.methods.anneal import AnnealScheduler
-
-        return AnnealScheduler(**kw)
-    if kind == "blendsearch":
-        from hyperion_bench.methods.blendsearch import BlendSearchScheduler
-
-        return BlendSearchScheduler(**kw)
-    raise UserError(f"unknown outer optimiser {kind!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
+    """One of Hyperion's learners: an outer-kind optimiser from the registry, used ask/tell style over
+    ``space``. TPE's random start-up is Hyperion's own ``n_init`` (its learners see those trials too)."""
+    if kind not in OUTER_KINDS:
+        raise UserError(f"unknown outer optimiser {kind!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
+    options = {"n_startup_trials": max(n_init, 1)} if kind == "tpe" else {}
+    return method_class(METHODS[kind])(space=space, metric="weighted_sum", seed=seed, max_trials=None,
+                                       constants={}, **options)
 
 
 @dataclass

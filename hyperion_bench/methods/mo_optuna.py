@@ -43,16 +43,15 @@ class _OptunaMO(MOOptimizer):
 
 class MOTPE(_OptunaMO):
     def make_sampler(self) -> optuna.samplers.BaseSampler:
-        s = self.settings
-        return optuna.samplers.TPESampler(seed=self.seed % 2**32, n_startup_trials=int(s.get("n_startup_trials", 10)),
-                                          n_ei_candidates=int(s.get("n_ei_candidates", 24)),
-                                          multivariate=bool(s.get("multivariate", False)),
-                                          constant_liar=bool(s.get("constant_liar", True)))
+        s = self.settings  # baselines/motpe.toml, with the run's overrides: the one place defaults live
+        return optuna.samplers.TPESampler(seed=self.seed % 2**32, n_startup_trials=int(s["n_startup_trials"]),
+                                          n_ei_candidates=int(s["n_ei_candidates"]),
+                                          multivariate=bool(s["multivariate"]), constant_liar=bool(s["constant_liar"]))
 
 
 class NSGA2(_OptunaMO):
     def make_sampler(self) -> optuna.samplers.BaseSampler:
-        s = self.settings
-        return optuna.samplers.NSGAIISampler(seed=self.seed % 2**32, population_size=int(s.get("population_size", 50)),
-                                             crossover_prob=float(s.get("crossover_prob", 0.9)),
-                                             swapping_prob=float(s.get("swapping_prob", 0.5)))
+        s = self.settings  # baselines/nsga2.toml, with the run's overrides
+        return optuna.samplers.NSGAIISampler(seed=self.seed % 2**32, population_size=int(s["population_size"]),
+                                             crossover_prob=float(s["crossover_prob"]),
+                                             swapping_prob=float(s["swapping_prob"]))

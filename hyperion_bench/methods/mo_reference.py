@@ -32,7 +32,9 @@ from syne_tune.backend.trial_status import Trial
 from syne_tune.optimizer.scheduler import TrialScheduler, TrialSuggestion
 from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import NonDominatedPriority
 
-from hyperion_bench.methods._mo_base import EPOCHS_KEY, MOOptimizer, MOSuggestion, _jsonable
+from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion, _jsonable
+from hyperion_bench.protocol import EPOCHS_KEY
+from hyperion_bench.suites import Suite
 
 
 class RankPriority(NonDominatedPriority):
@@ -51,7 +53,7 @@ def priority(settings: dict[str, Any]) -> NonDominatedPriority:
 
 
 class MOASHAScheduler(TrialScheduler):
-    def __init__(self, *, suite: Any, seed: int, max_trials: int | None, constants: dict[str, Any],
+    def __init__(self, *, suite: Suite, seed: int, max_trials: int | None, constants: dict[str, Any],
                  settings: dict[str, Any]):
         from syne_tune.optimizer.schedulers.multiobjective.moasha import MOASHA
 
@@ -97,7 +99,8 @@ class MOASHAScheduler(TrialScheduler):
         return "min"
 
     def metadata(self) -> dict[str, Any]:
-        return {"scheduler_name": "MOASHA", "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
+        return {"scheduler_name": "MOASHA", "metric_names": self.metric_names(), "metric_mode": self.metric_mode(),
+                "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
                 "settings": _jsonable(self.settings), "max_t": self.suite.max_epochs,
                 "grace_period": self.suite.min_epochs}
 

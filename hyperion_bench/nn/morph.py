@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hyperion_bench.atomic import write_atomic
+
 _CONV = (nn.Conv1d, nn.Conv2d)
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d)
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Linear)
@@ -109,10 +111,8 @@ def save(model: nn.Module, path: str | Path) -> None:
     seq = as_sequential(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     state = {k: v.detach().cpu() for k, v in seq.state_dict().items()}
-    torch.save({"spec": describe(seq), "state_dict": state}, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda f: torch.save({"spec": describe(seq), "state_dict": state}, f))
 
 
 def load(path: str | Path) -> nn.Sequential:

@@ -36,7 +36,7 @@ class PlainCNN(nn.Module):
             layers += [nn.AdaptiveAvgPool1d(1) if dim == 1 else nn.AdaptiveAvgPool2d(1)]
             features = c
         else:
-            features = c * math.prod(size)  # plain ints: also builds on the meta device (_cheap.py)
+            features = c * math.prod(size)  # plain ints: also builds on the meta device (problems.n_params_of)
         layers.append(nn.Flatten())
         for units in fc_units:
             layers += [nn.Linear(features, units), nn.ReLU()]

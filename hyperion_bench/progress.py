@@ -1,0 +1,62 @@
+"""Live progress on stderr: one line per finished trial, and a summary per (method, seed).
+
+Why: a run used to print nothing until a (method, seed) ended, and then "1 trials (0 failed)" above a row
+of NaN when its only trial was cut by the wall clock (issue 14). Each line names the run, how much of
+its budget is used (trials k/N, or seconds of the wall clock), the trial's status and objective, and the
+best so far; ``--quiet`` silences them. It listens to :class:`~hyperion_bench.records.TrialRecorder`,
+so a line is printed exactly when a row of ``trials.csv`` is written, with the same status.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections import Counter
+from typing import Any, TextIO
+
+
+class Progress:
+    def __init__(self, label: str, metric: str, max_trials: int | None, wallclock_s: float | None,
+                 stream: TextIO | None = None, quiet: bool = False):
+        self.label, self.metric = label, metric
+        self.max_trials, self.wallclock_s = max_trials, wallclock_s
+        self.stream, self.quiet = stream, quiet
+        self.t0 = time.time()
+        self.counts: Counter[str] = Counter()
+        self.best: float | None = None
+
+    def _out(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=self.stream or sys.stderr, flush=True)
+
+    def row(self, row: dict[str, Any]) -> None:
+        """Called by the recorder each time it writes a trial's row."""
+        status = row["status"]
+        self.counts[status] += 1
+        value = row.get(self.metric)
+        value = float(value) if isinstance(value, (int, float)) and math.isfinite(float(value)) else None
+        if status == "completed" and value is not None and (self.best is None or value < self.best):
+            self.best = value
+        used = sum(self.counts.values())
+        parts = [f"trial {used}/{self.max_trials}" if self.max_trials else f"trial {used}"]
+        if self.wallclock_s:
+            parts.append(f"{time.time() - self.t0:.0f}/{self.wallclock_s:.0f} s")
+        parts.append(status)
+        if value is not None:
+            parts.append(f"{self.metric} {value:.4g}")
+        if row.get("error") and status != "completed":
+            parts.append(str(row["error"])[:80])
+        if self.best is not None:
+            parts.append(f"best {self.best:.4g}")
+        self._out(f"[hyperion-bench] {self.label}: " + ", ".join(parts))
+
+    def summary(self) -> str:
+        """The end-of-run line: completed / stopped / failed counts, and a warning when nothing completed."""
+        c = self.counts
+        line = (f"{sum(c.values())} trials: {c['completed']} completed, {c['stopped']} stopped by the budget, "
+                f"{c['failed']} failed")
+        if not c["completed"]:
+            line += ("; WARNING: no trial completed, so this run has no result (a larger budget, or a smaller "
+                     "configuration, may let one finish)")
+        return line

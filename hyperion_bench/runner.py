@@ -204,7 +204,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
     from hyperion_bench.tuner import HarnessTuner
 
     suite = settings.suite
-    if (folder / DONE_FILE).exists():  # finished by another run while this one waited for nothing
+    if (folder / DONE_FILE).exists():  # finished by another run between the first check and the lock
         print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: already done, skipped", flush=True)
         return folder
     if folder.exists() and any(folder.iterdir()):

@@ -9,11 +9,12 @@ so a line is printed exactly when a row of ``trials.csv`` is written, with the s
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections import Counter
 from typing import Any, TextIO
+
+from hyperion_bench.protocol import final_value
 
 
 class Progress:
@@ -34,8 +35,7 @@ class Progress:
         """Called by the recorder each time it writes a trial's row."""
         status = row["status"]
         self.counts[status] += 1
-        value = row.get(self.metric)
-        value = float(value) if isinstance(value, (int, float)) and math.isfinite(float(value)) else None
+        value = final_value(row, self.metric)
         if status == "completed" and value is not None and (self.best is None or value < self.best):
             self.best = value
         used = sum(self.counts.values())

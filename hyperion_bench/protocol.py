@@ -12,6 +12,7 @@ prints (``HB_ERROR: <type>: <message>``) has one formatter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -84,3 +85,15 @@ def error_line(exc: BaseException) -> str:
     text = str(exc).strip()
     message = text.splitlines()[0] if text else ""
     return f"{ERROR_TAG} {type(exc).__name__}: {message}"
+
+
+def final_value(result: Mapping[str, Any], metric: str) -> float | None:
+    """``result[metric]`` as a float, or None when it is missing, not a number, or not finite."""
+    value = result.get(metric)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None

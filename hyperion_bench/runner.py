@@ -130,11 +130,10 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     import torch
 
     from hyperion_bench.evaluate import resolve_device
-    from hyperion_bench.methods import METHODS
+    from hyperion_bench.methods import method_info
 
     for m in settings.methods:
-        if m not in METHODS:
-            raise UserError(f"unknown method {m!r}; known methods: {', '.join(sorted(METHODS))}")
+        method_info(m)  # an unknown name: one line, before anything runs
     if settings.workers < 1:
         raise UserError(f"--workers must be at least 1, got {settings.workers}")
     check_paths(settings)

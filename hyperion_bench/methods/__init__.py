@@ -23,7 +23,8 @@ from hyperion_bench.registry import METHODS, MethodInfo
 from hyperion_bench.space import JointSpace
 from hyperion_bench.suites import Suite
 
-__all__ = ["METHODS", "MethodInfo", "check_method_options", "make_run_scheduler", "make_scheduler", "method_class"]
+__all__ = ["METHODS", "MethodInfo", "check_method_options", "make_run_scheduler", "make_scheduler", "method_class",
+           "method_info"]
 
 
 def method_class(info: MethodInfo) -> type:
@@ -37,7 +38,8 @@ def method_class(info: MethodInfo) -> type:
     return getattr(module, info.cls)
 
 
-def _known(name: str) -> MethodInfo:
+def method_info(name: str) -> MethodInfo:
+    """The registry entry of ``name``; an unknown name is a one-line UserError naming the known ones."""
     if name not in METHODS:
         raise UserError(f"unknown method {name!r}; known methods: {', '.join(sorted(METHODS))}")
     return METHODS[name]
@@ -47,7 +49,7 @@ def make_scheduler(name: str, *, space: JointSpace, metric: str, seed: int, max_
                    constants: dict[str, Any], options: dict[str, Any] | None = None) -> TrialScheduler:
     """A fresh scheduler minimising ``metric``; ``constants`` ride along in every config; ``options`` are
     the method's own settings (e.g. Hyperion's outer optimiser and n_init)."""
-    info = _known(name)
+    info = method_info(name)
     if info.multi_objective:
         raise UserError(f"method {name!r} is multi-objective; it needs a suite (make_run_scheduler)")
     return method_class(info)(space=space, metric=metric, seed=seed, max_trials=max_trials, constants=constants,
@@ -69,7 +71,7 @@ def make_run_scheduler(name: str, *, suite: Suite, seed: int, max_trials: int | 
     """The scheduler the runner uses: single-objective methods minimise ``weighted_sum``; multi-objective
     ones the suite's Pareto metrics, with their published settings and the run's overrides. ``extra`` are a
     single-objective method's own settings (Hyperion's [hyperion] table and --outer)."""
-    info = _known(name)
+    info = method_info(name)
     if not info.multi_objective:
         if options:
             raise UserError(f"--method-option: {name} has no meta-parameters to override")

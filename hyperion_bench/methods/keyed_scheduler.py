@@ -21,26 +21,17 @@ optimiser (``_told``).
 from __future__ import annotations
 
 import logging
-import math
 from abc import abstractmethod
 from typing import Any
 
 from syne_tune.backend.trial_status import Trial
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 
+from hyperion_bench.protocol import final_value
+
+__all__ = ["KeyedScheduler", "final_value"]
+
 logger = logging.getLogger(__name__)
-
-
-def final_value(result: dict[str, Any], metric: str) -> float | None:
-    """``result[metric]`` as a float, or None when it is missing, not a number, or not finite."""
-    value = result.get(metric)
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 class KeyedScheduler(TrialScheduler):

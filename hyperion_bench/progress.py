@@ -19,13 +19,26 @@ from hyperion_bench.protocol import final_value
 
 class Progress:
     def __init__(self, label: str, metric: str, max_trials: int | None, wallclock_s: float | None,
-                 stream: TextIO | None = None, quiet: bool = False):
+                 stream: TextIO | None = None, quiet: bool = False, earlier_rows: list[dict[str, Any]] | None = None,
+                 used_s: float = 0.0):
+        """``earlier_rows`` and ``used_s``: what a resumed run's earlier segments finished and used; they
+        count in k/N, the time used and the best so far, without a line of their own."""
         self.label, self.metric = label, metric
         self.max_trials, self.wallclock_s = max_trials, wallclock_s
         self.stream, self.quiet = stream, quiet
-        self.t0 = time.time()
+        self.t0 = time.time() - used_s
         self.counts: Counter[str] = Counter()
         self.best: float | None = None
+        for row in earlier_rows or []:
+            self._count(row)
+
+    def _count(self, row: dict[str, Any]) -> float | None:
+        status = row["status"]
+        self.counts[status] += 1
+        value = final_value(row, self.metric)
+        if status == "completed" and value is not None and (self.best is None or value < self.best):
+            self.best = value
+        return value
 
     def _out(self, line: str) -> None:
         if not self.quiet:
@@ -34,10 +47,7 @@ class Progress:
     def row(self, row: dict[str, Any]) -> None:
         """Called by the recorder each time it writes a trial's row."""
         status = row["status"]
-        self.counts[status] += 1
-        value = final_value(row, self.metric)
-        if status == "completed" and value is not None and (self.best is None or value < self.best):
-            self.best = value
+        value = self._count(row)
         used = sum(self.counts.values())
         parts = [f"trial {used}/{self.max_trials}" if self.max_trials else f"trial {used}"]
         if self.wallclock_s:

@@ -25,7 +25,9 @@ from typing import Any
 
 import pandas as pd
 from syne_tune.backend.trial_status import Status, Trial
+from syne_tune.constants import ST_TRIAL_ID, ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision
+from syne_tune.results_callback import StoreResultsCallback
 from syne_tune.tuner_callback import TunerCallback
 
 from hyperion_bench.atomic import write_text_atomic
@@ -37,6 +39,7 @@ EPOCHS_FILE = "epochs.jsonl"
 CSV_EVERY_S = 2.0  # the runner's trials.csv interval
 FSYNC_EVERY_S = 1.0
 CONFIG_PREFIX = "config_"
+ROW_COLUMNS = ("trial_id", "status", "start_time", "end_time", "start_s", "end_s", "error", "budget_epochs")
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
@@ -51,10 +54,21 @@ def _clean_metrics(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if not k.startswith("st_")}
 
 
+def metrics_of_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The trial's last report as the recorder received it (Syne Tune's ``st_`` keys aside): a row
+    without its own columns and config."""
+    return {k: v for k, v in row.items() if k not in ROW_COLUMNS and not k.startswith(CONFIG_PREFIX)}
+
+
 class TrialRecorder(TunerCallback):
     """Keeps ``trials.csv`` and ``epochs.jsonl`` of one (suite, method, seed) up to date."""
 
-    def __init__(self, folder: Path, on_row: Any = None, csv_every_s: float = 0.0):
+    def __init__(self, folder: Path, on_row: Any = None, csv_every_s: float = 0.0,
+                 earlier_rows: dict[int, dict[str, Any]] | None = None, trial_offset: int = 0,
+                 time_offset_s: float = 0.0):
+        """``earlier_rows`` are the rows of a resumed run's earlier segments (kept in trials.csv);
+        this segment's Syne Tune trial ids are shifted by ``trial_offset`` and its times by
+        ``time_offset_s`` (the wall-clock the earlier segments used), so ids and times continue."""
         self.folder = Path(folder)
         self.on_row = on_row  # called with each row as it is written (progress.Progress.row)
         self.csv_every_s = csv_every_s
@@ -62,16 +76,17 @@ class TrialRecorder(TunerCallback):
         self._csv_stale = False
         self._log: Any = None  # trials.jsonl, opened at the first row
         self._fsync_at = -math.inf
-        self.rows: dict[int, dict[str, Any]] = {}
+        self.rows: dict[int, dict[str, Any]] = dict(earlier_rows or {})
+        self.trial_offset, self.time_offset_s = trial_offset, time_offset_s
         self.started: dict[int, tuple[float, datetime, dict[str, Any]]] = {}
         self.last: dict[int, dict[str, Any]] = {}
-        self.t0 = time.time()
+        self.t0 = time.time() - time_offset_s
         self.tuner: Any = None
 
     # ---- Syne Tune hooks
     def on_tuning_start(self, tuner: Any) -> None:
         self.tuner = tuner
-        self.t0 = time.time()
+        self.t0 = time.time() - self.time_offset_s
 
     def on_start_trial(self, trial: Trial) -> None:
         self.started[trial.trial_id] = (time.time(), datetime.now(), dict(trial.config))
@@ -80,7 +95,8 @@ class TrialRecorder(TunerCallback):
         metrics = _clean_metrics(result)
         self.last[trial.trial_id] = metrics
         with open(self.folder / EPOCHS_FILE, "a") as f:
-            f.write(json.dumps({"trial_id": trial.trial_id, "time_s": time.time() - self.t0, **metrics}) + "\n")
+            f.write(json.dumps({"trial_id": self.trial_offset + trial.trial_id, "time_s": time.time() - self.t0,
+                                **metrics}) + "\n")
         if decision == SchedulerDecision.STOP and status != Status.completed:
             # Syne Tune's trap: a trial the scheduler stops (MOASHA at a rung) never reaches
             # on_trial_complete. Its evaluation at this many epochs is finished: record it as completed.
@@ -91,13 +107,13 @@ class TrialRecorder(TunerCallback):
 
     def on_fetch_status_results(self, trial_status_dict: dict, new_results: list) -> None:
         for trial_id, (_trial, status) in trial_status_dict.items():
-            if status == Status.failed and trial_id not in self.rows:
+            if status == Status.failed and self.trial_offset + trial_id not in self.rows:
                 self.record(trial_id, "failed", self.last.get(trial_id, {}), error=self._error(trial_id))
 
     def on_tuning_end(self) -> None:
         # trials still running when the budget ran out: the Tuner kills them right after this
         for trial_id in self.started:
-            if trial_id not in self.rows:
+            if self.trial_offset + trial_id not in self.rows:
                 self.record(trial_id, "stopped", self.last.get(trial_id, {}), error="stopped: budget exhausted")
         self.flush()
 
@@ -113,15 +129,17 @@ class TrialRecorder(TunerCallback):
 
     # ---- rows
     def record(self, trial_id: int, status: str, metrics: dict[str, Any], error: str = "") -> None:
+        """Write the row of this segment's trial ``trial_id`` (a Syne Tune id; the row's is shifted)."""
         start, start_dt, config = self.started.get(trial_id, (time.time(), datetime.now(), {}))
+        row_id = self.trial_offset + trial_id
         params, constants = split_config(config)
         budget = {"budget_epochs": constants["epochs"]} if "epochs" in constants else {}  # multi-fidelity trials
         now = time.time()
         value = metrics.get("weighted_sum")
         if status == "completed" and (value is None or not math.isfinite(float(value))):
             status, error = "failed", error or "non-finite weighted_sum"
-        self.rows[trial_id] = {
-            "trial_id": trial_id,
+        self.rows[row_id] = {
+            "trial_id": row_id,
             "status": status,
             "start_time": start_dt.isoformat(timespec="seconds"),
             "end_time": datetime.now().isoformat(timespec="seconds"),
@@ -132,12 +150,12 @@ class TrialRecorder(TunerCallback):
             **budget,
             **metrics,
         }
-        self._append(self.rows[trial_id])
+        self._append(self.rows[row_id])
         self._csv_stale = True
         if time.time() - self._csv_at >= self.csv_every_s:
             self._write_csv()
         if self.on_row is not None:
-            self.on_row(self.rows[trial_id])
+            self.on_row(self.rows[row_id])
 
     def _append(self, row: dict[str, Any]) -> None:
         if self._log is None:
@@ -164,3 +182,24 @@ class TrialRecorder(TunerCallback):
             return tagged[-1]
         tail = [ln.strip() for ln in lines if ln.strip()]
         return tail[-1] if tail else "worker died without a message (killed, or out of memory?)"
+
+
+class SyneTuneResults(StoreResultsCallback):
+    """Syne Tune's own ``results.csv.zip`` (what ``syne_tune.experiments.load_experiment`` reads) across
+    the segments of a resumed run: the earlier segments' rows are kept, and this segment's trial ids and
+    tuner times are shifted so that they continue (Syne Tune's callback would overwrite the file with this
+    segment's results alone, numbered from 0 again)."""
+
+    def __init__(self, earlier: pd.DataFrame | None = None, trial_offset: int = 0, time_offset_s: float = 0.0):
+        super().__init__()
+        self.earlier, self.trial_offset, self.time_offset_s = earlier, trial_offset, time_offset_s
+
+    def dataframe(self) -> pd.DataFrame:
+        frame = super().dataframe()
+        if not frame.empty:
+            frame[ST_TRIAL_ID] = frame[ST_TRIAL_ID] + self.trial_offset
+            if ST_TUNER_TIME in frame:
+                frame[ST_TUNER_TIME] = frame[ST_TUNER_TIME] + self.time_offset_s
+        if self.earlier is None or self.earlier.empty:
+            return frame
+        return pd.concat([self.earlier, frame], ignore_index=True)

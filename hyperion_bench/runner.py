@@ -4,8 +4,11 @@ Why it exists: the budget accounting is the heart of a fair comparison, so it li
 Every (method, seed) gets the same wall-clock limit and/or trial count, the same workers, the same
 device and the same suite; its results go to ``<out>/<suite>/<method>/seed-<k>/`` with a
 ``metadata.json`` recording the command, versions, hardware, budget and seed. A finished
-(method, seed) is skipped when the command is run again; an interrupted one is set aside (renamed,
-never deleted) and run again.
+(method, seed) is skipped when the command is run again; an interrupted one resumes: its finished
+trials are kept and replayed into a fresh optimiser (:meth:`KeyedScheduler.replay`), the trials that
+were running are run again, and it goes on with what is left of its budget (the wall-clock of every
+segment counts). One whose history cannot be replayed is set aside (renamed, never deleted) and run
+again, said in one line.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ from hyperion_bench.hardware import cpu_model
 from hyperion_bench.problems import problem_of
 from hyperion_bench.progress import Progress
 from hyperion_bench.protocol import TrialConstants
-from hyperion_bench.records import CSV_EVERY_S, TrialRecorder, write_json_atomic
+from hyperion_bench.records import CSV_EVERY_S, SyneTuneResults, TrialRecorder, write_json_atomic
+from hyperion_bench.resume import METADATA_FILE, EarlierAttempt, close_segment, open_segment, read_attempt
 from hyperion_bench.runlock import RunLock
 from hyperion_bench.suites import Suite
 
 DONE_FILE = "done.json"
-METADATA_FILE = "metadata.json"
+SYNE_TUNE_DIR = "syne-tune"  # Syne Tune's own folder inside a (method, seed)'s (tuner_name below)
 METRIC = "weighted_sum"
 PACKAGES = ("hyperion-bench", "torch", "torchvision", "syne-tune", "optuna", "hyperopt", "flaml", "numpy",
             "pandas", "scikit-learn", "pymoo", "botorch")
@@ -195,42 +199,40 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
 
 def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool: Any, folder: Path) -> Path:
     from syne_tune import StoppingCriterion
-    from syne_tune.results_callback import StoreResultsCallback
 
     from hyperion_bench.inprocess import InProcessBackend
-    from hyperion_bench.methods import make_run_scheduler
     from hyperion_bench.trial import run_trial
     from hyperion_bench.tuner import HarnessTuner
 
     suite = settings.suite
+    label = f"{suite.name}/{method}/seed-{seed}"
     if (folder / DONE_FILE).exists():  # finished by another run between the first check and the lock
-        print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: already done, skipped", flush=True)
+        print(f"[hyperion-bench] {label}: already done, skipped", flush=True)
         return folder
-    if folder.exists() and any(folder.iterdir()):
-        aside = folder.with_name(f"{folder.name}.interrupted-{datetime.now():%Y%m%d-%H%M%S}")
-        folder.rename(aside)
-        print(f"[hyperion-bench] {folder}: unfinished earlier attempt kept as {aside.name}", flush=True)
+    earlier = read_attempt(folder) if folder.exists() and any(folder.iterdir()) else None
+    scheduler = _make_scheduler(settings, method, seed, device, folder, remaining_s=_remaining(settings, earlier))
+    rerun: list[int] = []
+    if earlier is not None and earlier.has_trials:
+        why = _changed(settings, folder) or _replay(scheduler, earlier)
+        if isinstance(why, str):
+            aside = folder.with_name(f"{folder.name}.interrupted-{datetime.now():%Y%m%d-%H%M%S}")
+            folder.rename(aside)
+            print(f"[hyperion-bench] {label}: cannot resume ({why}); the earlier attempt is kept as {aside.name} "
+                  f"and this (method, seed) starts again", flush=True)
+            earlier = None
+            scheduler = _make_scheduler(settings, method, seed, device, folder, remaining_s=_remaining(settings, None))
+        else:
+            rerun = why
     folder.mkdir(parents=True, exist_ok=True)
+    if earlier is not None:
+        n_kept = sum(r.get("status") in ("completed", "failed") for r in earlier.rows.values())
+        torn = f"; dropped a torn last line of {', '.join(earlier.torn)}" if earlier.torn else ""
+        print(f"[hyperion-bench] {label}: resuming: {n_kept} finished trials kept, {len(rerun)} that were running "
+              f"run again, {earlier.used_s:.0f} s of the wall-clock used{torn}", flush=True)
+        _set_aside_syne_tune_folder(folder, len(earlier.segments))
 
-    threads = threads_per_trial(settings.workers, device)
-    constants = TrialConstants(
-        suite=str(suite.path),
-        seed=seed,
-        device=device,
-        threads=threads,
-        data_dir=settings.data_dir or "",
-        download=settings.download,
-        # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
-        deadline=time.time() + settings.budget.wallclock_s if settings.budget.wallclock_s else 0,
-        # the budget and result folder, for MO optimisers that plan by time or keep files (MOContext)
-        wallclock_s=settings.budget.wallclock_s or 0,
-        folder=str(folder),
-    ).to_config()
-    extra = own_settings(method, settings)
-    scheduler = make_run_scheduler(method, suite=suite, seed=seed, max_trials=settings.budget.max_trials,
-                                   constants=constants, options=settings.method_options.get(method, {}),
-                                   extra=extra)
     metric_names = scheduler.metric_names()
+    threads = threads_per_trial(settings.workers, device)
     meta = {
         "suite": suite.name,
         "suite_file": str(suite.path),
@@ -246,51 +248,153 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         "hardware": hardware(device),
         "metric": metric_names[0] if len(metric_names) == 1 else metric_names,
         "objectives": asdict(suite.objectives),
-        "method_settings": scheduler.metadata().get("settings", {}) or extra,
+        "method_settings": scheduler.metadata().get("settings", {}) or own_settings(method, settings),
     }
+    if earlier is not None and earlier.segments:
+        meta["started"] = _earlier_meta(folder).get("started", meta["started"])
+    open_segment(meta, earlier)
     write_json_atomic(meta, folder / METADATA_FILE)
 
-    os.environ["SYNETUNE_FOLDER"] = str(folder)
-    if pool is None:  # synthetic suite: the fast path
-        backend = InProcessBackend(run_trial)
-    else:
-        from hyperion_bench.backend import WarmWorkerBackend
+    used_s = earlier.used_s if earlier is not None else 0.0
+    offset = earlier.next_trial_id if earlier is not None else 0
+    left_s = settings.budget.wallclock_s - used_s if settings.budget.wallclock_s else None
+    recorder = TrialRecorder(folder, csv_every_s=CSV_EVERY_S, earlier_rows=earlier.rows if earlier else None,
+                             trial_offset=offset, time_offset_s=used_s)
+    progress = Progress(label, metric_names[0], settings.budget.max_trials, settings.budget.wallclock_s,
+                        quiet=settings.quiet, earlier_rows=list(recorder.rows.values()), used_s=used_s)
+    recorder.on_row = progress.row
+    if hasattr(scheduler, "attach_history"):
+        from hyperion_bench.history import HISTORY_FILE, HistoryLog
 
-        backend = WarmWorkerBackend(pool)
-    stop = StoppingCriterion(max_wallclock_time=settings.budget.wallclock_s) if settings.budget.wallclock_s \
-        else (lambda status: False)
-    progress = Progress(f"{suite.name}/{method}/seed-{seed}", metric_names[0], settings.budget.max_trials,
-                        settings.budget.wallclock_s, quiet=settings.quiet)
-    recorder = TrialRecorder(folder, on_row=progress.row, csv_every_s=CSV_EVERY_S)
-    tuner = HarnessTuner(
-        trial_backend=backend,
-        scheduler=scheduler,
-        stop_criterion=stop,
-        n_workers=settings.workers,
-        sleep_time=0.1 if pool is not None else 0.0,
-        results_update_interval=30.0,
-        print_update_interval=10**9,
-        max_failures=10**9,  # a failed trial is a result, not a reason to stop
-        tuner_name="syne-tune",
-        suffix_tuner_name=False,
-        save_tuner=False,
-        callbacks=[StoreResultsCallback(), recorder],
-        output_logger=_quiet_logger(),
-    )
-    print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: running "
-          f"({_budget_text(settings.budget)}, {settings.workers} workers, {device})", flush=True)
-    started = time.time()
-    with open(folder / "tuner.log", "w") as log, contextlib.redirect_stdout(log):
-        tuner.run()  # Syne Tune prints a status table at the end; it goes to tuner.log
+        scheduler.attach_history(HistoryLog(folder / HISTORY_FILE), trial_offset=offset)
+    if left_s is not None and left_s <= 0:
+        print(f"[hyperion-bench] {label}: its wall-clock budget was used up before the interruption", flush=True)
+        recorder.flush()
+    else:
+        os.environ["SYNETUNE_FOLDER"] = str(folder)
+        if pool is None:  # synthetic suite: the fast path
+            backend = InProcessBackend(run_trial)
+        else:
+            from hyperion_bench.backend import WarmWorkerBackend
+
+            backend = WarmWorkerBackend(pool)
+        stop = StoppingCriterion(max_wallclock_time=left_s) if left_s is not None else (lambda status: False)
+        tuner = HarnessTuner(
+            trial_backend=backend,
+            scheduler=scheduler,
+            stop_criterion=stop,
+            n_workers=settings.workers,
+            sleep_time=0.1 if pool is not None else 0.0,
+            results_update_interval=30.0,
+            print_update_interval=10**9,
+            max_failures=10**9,  # a failed trial is a result, not a reason to stop
+            tuner_name=SYNE_TUNE_DIR,
+            suffix_tuner_name=False,
+            save_tuner=False,
+            callbacks=[SyneTuneResults(_earlier_syne_tune_results(folder, earlier), offset, used_s), recorder],
+            output_logger=_quiet_logger(),
+        )
+        print(f"[hyperion-bench] {label}: running ({_budget_text(settings.budget)}, {settings.workers} workers, "
+              f"{device})", flush=True)
+        with open(folder / "tuner.log", "a") as log, contextlib.redirect_stdout(log):
+            tuner.run()  # Syne Tune prints a status table at the end; it goes to tuner.log
+    if hasattr(scheduler, "close_history"):
+        scheduler.close_history()
     statuses = [r["status"] for r in recorder.rows.values()]
-    meta.update(finished=datetime.now().isoformat(timespec="seconds"), wallclock_used_s=round(time.time() - started, 1),
+    meta.update(finished=datetime.now().isoformat(timespec="seconds"), wallclock_used_s=round(close_segment(meta), 1),
                 n_trials=len(statuses), n_failed=statuses.count("failed"))
     write_json_atomic(meta, folder / METADATA_FILE)
     write_json_atomic({"finished": meta["finished"]}, folder / DONE_FILE)
-    print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {len(statuses)} trials "
+    print(f"[hyperion-bench] {label}: {len(statuses)} trials "
           f"({statuses.count('failed')} failed) in {meta['wallclock_used_s']} s", flush=True)
-    print(f"[hyperion-bench] {suite.name}/{method}/seed-{seed}: {progress.summary()}", file=sys.stderr, flush=True)
+    print(f"[hyperion-bench] {label}: {progress.summary()}", file=sys.stderr, flush=True)
     return folder
+
+
+def _remaining(settings: RunSettings, earlier: EarlierAttempt | None) -> float:
+    """The wall-clock left to a (method, seed) (0 without a wall-clock budget)."""
+    if not settings.budget.wallclock_s:
+        return 0.0
+    return settings.budget.wallclock_s - (earlier.used_s if earlier is not None else 0.0)
+
+
+def _make_scheduler(settings: RunSettings, method: str, seed: int, device: str, folder: Path,
+                    remaining_s: float) -> Any:
+    from hyperion_bench.methods import make_run_scheduler
+
+    constants = TrialConstants(
+        suite=str(settings.suite.path),
+        seed=seed,
+        device=device,
+        threads=threads_per_trial(settings.workers, device),
+        data_dir=settings.data_dir or "",
+        download=settings.download,
+        # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
+        deadline=time.time() + remaining_s if settings.budget.wallclock_s else 0,
+        # the budget and result folder, for MO optimisers that plan by time or keep files (MOContext)
+        wallclock_s=settings.budget.wallclock_s or 0,
+        folder=str(folder),
+    ).to_config()
+    return make_run_scheduler(method, suite=settings.suite, seed=seed, max_trials=settings.budget.max_trials,
+                              constants=constants, options=settings.method_options.get(method, {}),
+                              extra=own_settings(method, settings))
+
+
+def _replay(scheduler: Any, earlier: EarlierAttempt) -> list[int] | str:
+    """The keys to run again after replaying ``earlier`` into ``scheduler``, or why it cannot be replayed."""
+    from hyperion_bench.history import CannotReplay
+
+    if not hasattr(scheduler, "replay"):
+        return f"{type(scheduler).__name__} keeps no history to replay"
+    if not earlier.events:
+        return "it has no history.jsonl (made before trial-level resume existed)"
+    try:
+        return scheduler.replay(earlier.events, earlier.results())
+    except CannotReplay as exc:
+        return str(exc)
+
+
+def _changed(settings: RunSettings, folder: Path) -> str:
+    """What differs between this command and the earlier attempt's (suite file, budget, workers), or ""."""
+    before = _earlier_meta(folder)
+    now = {"suite_sha256": hashlib.sha256(settings.suite.path.read_bytes()).hexdigest(),
+           "budget": asdict(settings.budget), "workers": settings.workers}
+    changed = [name for name, value in now.items() if name in before and before[name] != value]
+    return f"its {' and '.join(changed)} changed since the earlier attempt" if changed else ""
+
+
+def _earlier_meta(folder: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads((folder / METADATA_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _set_aside_syne_tune_folder(folder: Path, n_segments: int) -> None:
+    """Syne Tune numbers each segment's trial folders from 0 again: keep the earlier segments' (their
+    stdout and stderr) under ``syne-tune.segment-<k>``."""
+    st = folder / SYNE_TUNE_DIR
+    if st.exists():
+        st.rename(folder / f"{SYNE_TUNE_DIR}.segment-{max(n_segments, 1)}")
+
+
+def _earlier_syne_tune_results(folder: Path, earlier: EarlierAttempt | None) -> Any:
+    """The earlier segments' Syne Tune results (``results.csv.zip``), or None."""
+    if earlier is None:
+        return None
+    import pandas as pd
+    from syne_tune.constants import ST_RESULTS_DATAFRAME_FILENAME
+
+    found = sorted(folder.glob(f"{SYNE_TUNE_DIR}.segment-*/{ST_RESULTS_DATAFRAME_FILENAME}"),
+                   key=lambda p: int(p.parent.name.rsplit("-", 1)[1]))
+    if not found:
+        return None
+    try:
+        return pd.read_csv(found[-1])
+    except (OSError, ValueError):
+        return None
 
 
 def own_settings(method: str, settings: RunSettings) -> dict[str, Any]:

@@ -113,7 +113,8 @@ def test_killing_a_run_keeps_finished_rows_and_rerun_resumes(tmp_path):
     frame = pd.read_csv(trials)  # readable, no partial line
     assert len(frame) >= 2 and set(frame["status"]) == {"completed"}
     assert not (trials.parent / "done.json").exists()
-    # rerunning sets the unfinished attempt aside (nothing deleted) and runs again
+    # rerunning with another budget sets the unfinished attempt aside (nothing deleted) and runs again
+    # (the same command resumes it: tests/test_resume.py, tests/test_kill.py)
     rerun = subprocess.run(args[:-4] + ["--max-trials", "1", "--out", str(out)], cwd=REPO, capture_output=True,
                            text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr

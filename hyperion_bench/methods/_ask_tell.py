@@ -16,8 +16,6 @@ import logging
 from abc import abstractmethod
 from typing import Any
 
-from syne_tune.optimizer.scheduler import TrialSuggestion
-
 from hyperion_bench.methods.keyed_scheduler import KeyedScheduler, final_value
 from hyperion_bench.space import JointSpace
 
@@ -61,11 +59,8 @@ class AskTellScheduler(KeyedScheduler):
         return config
 
     # ---- Syne Tune's scheduler interface
-    def suggest(self) -> TrialSuggestion | None:
-        if self._exhausted():
-            return None
-        config = self.finalise(self.ask(self.n_suggested))
-        return None if config is None else self._start(config)
+    def _next_config(self) -> dict[str, Any] | None:
+        return self.finalise(self.ask(self.n_suggested))
 
     def _told(self, key: int, result: dict[str, Any] | None) -> bool:
         value = None if result is None else final_value(result, self.metric)

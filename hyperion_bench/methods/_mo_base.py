@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from syne_tune.optimizer.scheduler import TrialSuggestion
 
+from hyperion_bench.history import jsonable
 from hyperion_bench.methods.keyed_scheduler import KeyedScheduler, final_value
 from hyperion_bench.problems import problem_of
 from hyperion_bench.protocol import EPOCHS_KEY, PREFIX, key
@@ -92,7 +92,12 @@ class MOContext:
 class MOOptimizer(ABC):
     """A multi-objective optimiser: ``ask(key)`` for suggestion ``key`` (0, 1, 2, ...), ``tell`` its
     objective vector (minimised, in ``context.objective_names`` order) or None for a failed trial.
-    Several keys may be outstanding at once (parallel workers); tells come in any order."""
+    Several keys may be outstanding at once (parallel workers); tells come in any order.
+
+    A resumed run replays the history into a fresh optimiser (:meth:`KeyedScheduler.replay`): an
+    optimiser whose tells have effects outside itself (files) sets ``cannot_replay`` to say why not."""
+
+    cannot_replay: str = ""
 
     def __init__(self, space: JointSpace, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
                  settings: dict[str, Any], context: MOContext):
@@ -141,15 +146,13 @@ class MOScheduler(KeyedScheduler):
 
     # ---- the harness's Tuner asks this before suggest (tuner.HarnessTuner)
     def ready_to_suggest(self) -> bool:
-        if self._exhausted() or self._next is not None:
+        if self._rerun or self._exhausted() or self._next is not None:
             return True
         self._next = self.optimizer.ask(self.n_suggested)
         return self._next is not None or not self._pending
 
-    # ---- Syne Tune's scheduler interface
-    def suggest(self) -> TrialSuggestion | None:
-        if self._exhausted():
-            return None
+    # ---- what KeyedScheduler.suggest hands the Tuner
+    def _next_config(self) -> dict[str, Any] | None:
         suggestion, self._next = self._next, None
         if suggestion is None:
             suggestion = self.optimizer.ask(self.n_suggested)
@@ -167,7 +170,10 @@ class MOScheduler(KeyedScheduler):
             extra[EPOCHS_KEY] = epochs
         clash = sorted(set(extra) & set(self.constants))
         assert not clash, f"suggestion meta would overwrite harness constants: {clash}"
-        return self._start({**config, **extra})
+        return {**config, **extra}
+
+    def _cannot_replay(self) -> str:
+        return self.optimizer.cannot_replay
 
     def _told(self, key: int, result: dict[str, Any] | None) -> bool:
         objectives = None if result is None else objective_vector(result, self.names)
@@ -179,18 +185,5 @@ class MOScheduler(KeyedScheduler):
 
     def metadata(self) -> dict[str, Any]:
         return {**super().metadata(), "optimizer": type(self.optimizer).__name__, "metrics": self.names,
-                "settings": _jsonable(self.settings), "optimizer_state": _jsonable(self.optimizer.metadata())}
+                "settings": jsonable(self.settings), "optimizer_state": jsonable(self.optimizer.metadata())}
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return str(value)

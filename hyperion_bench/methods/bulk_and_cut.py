@@ -95,6 +95,9 @@ class LrGP:
 
 
 class BulkAndCut(MOOptimizer):
+    cannot_replay = ("BULK & CUT's tells append to checkpoints/lineage.csv and its children load their parents' "
+                     "checkpoints, so it is not replayed")
+
     def __init__(self, space: Any, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
                  settings: dict[str, Any], context: MOContext):
         super().__init__(space, n_objectives, seed, min_epochs, max_epochs, settings, context)

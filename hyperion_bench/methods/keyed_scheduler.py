@@ -16,6 +16,10 @@ optimiser (``_told``).
 - The harness's pass-through constants are merged into each config after the optimiser has spoken, so
   no optimiser ever sees them, and none may shadow a searched parameter.
 - Every metric is minimised; only a trial's final report counts (no scheduler of ours stops a trial).
+- With a history log attached (:meth:`KeyedScheduler.attach_history`, the runner does it), every ask and
+  tell is appended to ``history.jsonl``, and :meth:`KeyedScheduler.replay` brings a fresh scheduler back
+  to where an interrupted one was (:mod:`hyperion_bench.history`); the suggestions that were still
+  running are handed out again first, under their old keys.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from typing import Any
 from syne_tune.backend.trial_status import Trial
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 
+from hyperion_bench.history import CannotReplay, HistoryLog, same_config
 from hyperion_bench.protocol import final_value
 
-__all__ = ["KeyedScheduler", "final_value"]
+__all__ = ["CannotReplay", "KeyedScheduler", "final_value"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,16 @@ class KeyedScheduler(TrialScheduler):
         self._unadded: int | None = None  # the key suggested last, until the Tuner adds its trial
         self._keys: dict[int, int] = {}  # Syne Tune trial id -> our key
         self._pending: set[int] = set()  # keys suggested and not yet told
+        self._configs: dict[int, dict[str, Any]] = {}  # key -> its config (without the constants), while pending
+        self._rerun: list[int] = []  # keys to hand out again (running when an earlier attempt was killed)
+        self._history: HistoryLog | None = None
+        self._trial_offset = 0  # trial ids of this segment start here (ids of earlier segments come before)
+        self._rerunning: int | None = None
+
+    @abstractmethod
+    def _next_config(self) -> dict[str, Any] | None:
+        """The config of suggestion ``self.n_suggested`` (searched values and per-trial ``hb_`` meta, no
+        run constants), or None when there is nothing to suggest."""
 
     @abstractmethod
     def _told(self, key: int, result: dict[str, Any] | None) -> bool:
@@ -55,18 +70,36 @@ class KeyedScheduler(TrialScheduler):
     def _exhausted(self) -> bool:
         return self.max_trials is not None and self.n_suggested >= self.max_trials
 
+    def suggest(self) -> TrialSuggestion | None:
+        if self._rerun:  # a resumed run: the trials that were running at the interruption, first
+            key = self._rerun.pop(0)
+            self._unadded, self._rerunning = key, key
+            return TrialSuggestion.start_suggestion({**self._configs[key], **self.constants})
+        if self._exhausted():
+            return None
+        config = self._next_config()
+        return None if config is None else self._start(config)
+
     def _start(self, config: dict[str, Any]) -> TrialSuggestion:
         """Record the next key as suggested and hand the Tuner ``config`` with the constants merged in."""
         key = self.n_suggested
         self.n_suggested += 1
         self._pending.add(key)
+        self._configs[key] = config
         self._unadded = key
         return TrialSuggestion.start_suggestion({**config, **self.constants})
 
     def on_trial_add(self, trial: Trial) -> None:
         assert self._unadded is not None, f"trial {trial.trial_id} added without a suggestion"
-        self._keys[trial.trial_id] = self._unadded
+        key = self._unadded
+        self._keys[trial.trial_id] = key
         self._unadded = None
+        if self._history is not None:
+            event = {"ask": key, "trial_id": self._trial_offset + trial.trial_id, "config": self._configs[key]}
+            if self._rerunning == key:
+                event["rerun"] = True
+            self._history.append(event)
+        self._rerunning = None
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
         return SchedulerDecision.CONTINUE  # only the final value counts, and a trial always runs its epochs
@@ -83,7 +116,60 @@ class KeyedScheduler(TrialScheduler):
             logger.warning("ignoring a second or unknown completion of trial %s", trial_id)
             return
         self._pending.discard(key)
+        self._configs.pop(key, None)
         self.n_failed += self._told(key, result)
+        if self._history is not None:
+            self._history.append({"tell": key, "error": result is None})
+
+    # ---- history and replay (trial-level resume, issue 14)
+    def attach_history(self, log: HistoryLog, trial_offset: int = 0) -> None:
+        """Append every ask and tell to ``log``; this segment's Syne Tune trial ids are shifted by
+        ``trial_offset`` (the ids of earlier segments' trials come first)."""
+        self._history, self._trial_offset = log, trial_offset
+
+    def _cannot_replay(self) -> str:
+        """Why this method cannot be replayed at all ("" = it can)."""
+        return ""
+
+    def close_history(self) -> None:
+        if self._history is not None:
+            self._history.close()
+
+    def replay(self, events: list[dict[str, Any]], results: dict[int, dict[str, Any] | None]) -> list[int]:
+        """Bring this fresh scheduler to where the one that wrote ``events`` was: each ask is asked again
+        (and must give the config it gave then), each tell told again, in their original order.
+        ``results`` maps a trial id to its final report (None: the trial failed); a told trial whose
+        result is not there (its row was lost with the process) is run again, like those that were still
+        running. Returns the keys to run again, which :meth:`suggest` hands out first. Raises
+        :class:`CannotReplay` when a replayed ask differs."""
+        assert self.n_suggested == 0 and not self._pending, "replay into a fresh scheduler only"
+        if self._cannot_replay():
+            raise CannotReplay(self._cannot_replay())
+        trial_of: dict[int, int] = {}
+        for event in events:
+            if "ask" in event:
+                key = int(event["ask"])
+                trial_of[key] = int(event["trial_id"])
+                if event.get("rerun"):
+                    continue
+                if key != self.n_suggested:
+                    raise CannotReplay(f"the history asks for suggestion {key} where {self.n_suggested} is next")
+                config = None if self._exhausted() else self._next_config()
+                if config is None or not same_config(config, event["config"]):
+                    raise CannotReplay(f"suggestion {key} comes out different when asked again "
+                                       f"(the method's choices do not depend on its seed and history alone)")
+                self._start(config)
+                self._unadded = None
+            elif "tell" in event:
+                key = int(event["tell"])
+                trial_id = trial_of.get(key)
+                if key not in self._pending or trial_id is None or trial_id not in results:
+                    continue  # its row is missing: it runs again
+                self._pending.discard(key)
+                self._configs.pop(key, None)
+                self.n_failed += self._told(key, None if event.get("error") else results[trial_id])
+        self._rerun = sorted(self._pending)
+        return list(self._rerun)
 
     def metric_mode(self) -> str:
         return "min"

@@ -32,7 +32,8 @@ from syne_tune.backend.trial_status import Trial
 from syne_tune.optimizer.scheduler import TrialScheduler, TrialSuggestion
 from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import NonDominatedPriority
 
-from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion, _jsonable
+from hyperion_bench.history import jsonable
+from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
 from hyperion_bench.protocol import EPOCHS_KEY
 from hyperion_bench.suites import Suite
 
@@ -101,7 +102,7 @@ class MOASHAScheduler(TrialScheduler):
     def metadata(self) -> dict[str, Any]:
         return {"scheduler_name": "MOASHA", "metric_names": self.metric_names(), "metric_mode": self.metric_mode(),
                 "metrics": self.names, "seed": self.seed, "max_trials": self.max_trials,
-                "settings": _jsonable(self.settings), "max_t": self.suite.max_epochs,
+                "settings": jsonable(self.settings), "max_t": self.suite.max_epochs,
                 "grace_period": self.suite.min_epochs}
 
 

@@ -24,7 +24,7 @@ from hyperion_bench.records import TRIALS_FILE
 
 SEED_DIR = re.compile(r"^seed-(\d+)$")
 COLUMNS = [
-    "suite", "method", "n_seeds", "n_trials", "n_failed",
+    "suite", "method", "n_seeds", "n_trials", "n_failed", "n_stopped",
     "best_val_error_mean", "best_val_error_std",
     "best_weighted_sum_mean", "best_weighted_sum_std",
     "test_error_of_best_mean", "test_error_of_best_std",
@@ -107,7 +107,8 @@ def per_seed(trials: pd.DataFrame) -> pd.DataFrame:
         device_hours = (g["end_s"] - g["start_s"]).sum() / 3600 if "end_s" in g else np.nan
         on_gpu = g["hardware"].iloc[0].startswith("cuda")
         row = {"suite": suite, "method": method, "seed": seed, "n_trials": len(g),
-               "n_failed": int((g["status"] == "failed").sum()), "wallclock_used_s": g["wallclock_used_s"].iloc[0],
+               "n_failed": int((g["status"] == "failed").sum()), "n_stopped": int((g["status"] == "stopped").sum()),
+               "wallclock_used_s": g["wallclock_used_s"].iloc[0],
                "budget": g["budget"].iloc[0], "workers": g["workers"].iloc[0], "hardware": g["hardware"].iloc[0],
                "gpu_hours": device_hours if on_gpu else 0.0,
                "peak_gpu_mem_mb": g["peak_gpu_mem_mb"].max() if "peak_gpu_mem_mb" in g else np.nan,
@@ -161,7 +162,8 @@ def summary_table(trials: pd.DataFrame, warn: bool = True) -> pd.DataFrame:
     rows = []
     for (suite, method), g in seeds.groupby(["suite", "method"], sort=True):
         row = {"suite": suite, "method": method, "n_seeds": len(g), "n_trials": int(g["n_trials"].sum()),
-               "n_failed": int(g["n_failed"].sum()), "wallclock_used_s_mean": g["wallclock_used_s"].mean(),
+               "n_failed": int(g["n_failed"].sum()), "n_stopped": int(g["n_stopped"].sum()),
+               "wallclock_used_s_mean": g["wallclock_used_s"].mean(),
                "gpu_hours": g["gpu_hours"].sum(), "peak_gpu_mem_mb": g["peak_gpu_mem_mb"].max(),
                "budget": _joined(g["budget"]), "workers": _joined(g["workers"]), "hardware": _joined(g["hardware"]),
                "fairness": flags[(suite, method)] or "ok",

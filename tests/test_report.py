@@ -139,3 +139,15 @@ def test_hardware_names_the_cores_a_run_could_use_not_the_hosts():
     assert hardware_text({"device": "cpu", "cpu_count": 2, "usable_cpus": 2}) == "cpu x2"
     assert hardware_text({"device": "cpu", "cpu_count": 4}) == "cpu x4"  # metadata written before usable_cpus
     assert hardware_text({"device": "cuda", "gpu": "H200"}) == "cuda: H200"
+
+
+def test_trials_stopped_by_the_budget_are_counted_apart_and_never_best(tmp_path):
+    """Issue 14, part 5: a trial the wall clock cut keeps its last epoch's metrics in its row, but the
+    best-of columns use completed trials only, and n_stopped shows what the budget cut."""
+    write_seed(tmp_path, "alpha", 0, [("completed", 0.5, 2.0, 0.55, 10, 100.0), ("stopped", 0.1, 1.0, 0.1, 20, 90.0),
+                                      ("failed", np.nan, np.nan, np.nan, 30, np.nan)])
+    table = summary_table(load_trials(tmp_path), warn=False).set_index("method")
+    assert table.loc["alpha", "n_stopped"] == 1 and table.loc["alpha", "n_failed"] == 1
+    assert table.loc["alpha", "n_trials"] == 3
+    assert table.loc["alpha", "best_val_error_mean"] == 0.5 and table.loc["alpha", "best_weighted_sum_mean"] == 0.5
+    assert table.loc["alpha", "test_error_of_best_mean"] == 0.55

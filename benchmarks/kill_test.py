@@ -5,8 +5,9 @@ Issue 14's acceptance test of trial-level resume:
     python benchmarks/kill_test.py --kills 20
     (= run --suite digits --methods random,tpe --max-trials 10 --seeds 2 --workers 2, killed 20 times)
 
-Each round starts the command, waits a random time, and SIGKILLs the driver alone (not its process
-group): the warm workers must die by themselves (``worker.die_with_parent``). Then it checks:
+Each round starts the command, waits a random time once its trials have started (start-up, the same
+every round, is not what is tested), and SIGKILLs the driver alone (not its process group): the warm
+workers must die by themselves (``worker.die_with_parent``). Then it checks:
 
 - **no finished trial lost**: every row of ``trials.jsonl`` present right after a kill is in the final
   records, unchanged (same trial id, status, config and metrics);
@@ -29,6 +30,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +74,15 @@ def _stable(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in ("start_time", "end_time")}
 
 
+def _pump(proc: subprocess.Popen, lines: list[str], running: threading.Event) -> None:
+    """Collect the run's stdout; ``running`` is set when it starts its trials (or ends)."""
+    for line in proc.stdout:
+        lines.append(line)
+        if ": running (" in line:
+            running.set()
+    running.set()
+
+
 def _group_gone(pgid: int, timeout_s: float) -> bool:
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -95,15 +106,19 @@ def kill_test(command: list[str], out: Path, kills: int, max_trials: int, n_runs
         delay = rng.uniform(min_delay_s, max_delay_s)
         proc = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
+        lines, running = [], threading.Event()
+        pump = threading.Thread(target=_pump, args=(proc, lines, running), daemon=True)
+        pump.start()
+        running.wait(timeout=300)  # the delay counts from the first trial's start: start-up is not the test
         try:
             proc.wait(timeout=delay)
             outcome.finished_early += 1
-            said = proc.stdout.read()
+            pump.join()
             log(f"round {round_}: the run ended before its kill at {delay:.1f} s")
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)  # the driver alone: its workers must follow on their own
             proc.wait()
-            said = proc.stdout.read()
+            pump.join()
             outcome.kills += 1
             gone = _group_gone(proc.pid, 20.0)
             if not gone:
@@ -112,9 +127,9 @@ def kill_test(command: list[str], out: Path, kills: int, max_trials: int, n_runs
             rows = _rows(out)
             outcome.rows_before_kills += sum(r["status"] == "completed" for r in rows.values())
             seen.update(rows)
-            log(f"round {round_}: killed at {delay:.1f} s; {len(rows)} finished trials on disk; "
+            log(f"round {round_}: killed {delay:.1f} s into its trials; {len(rows)} finished trials on disk; "
                 f"workers {'gone' if gone else 'LEFT BEHIND'}")
-        for match in RESUMING.finditer(said):
+        for match in RESUMING.finditer("".join(lines)):
             outcome.reruns += int(match.group(5))
     final = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     outcome.final_rc = final.returncode
@@ -161,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-trials", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--min-delay", type=float, default=4.0, help="earliest kill, seconds after the start")
-    parser.add_argument("--max-delay", type=float, default=25.0, help="latest kill, seconds after the start")
+    parser.add_argument("--min-delay", type=float, default=0.5,
+                        help="earliest kill, seconds after the run starts its trials")
+    parser.add_argument("--max-delay", type=float, default=20.0, help="latest kill, seconds after that")
     parser.add_argument("--seed", type=int, default=0, help="of the kill moments")
     parser.add_argument("--out", default="/tmp/hb-kill-test")
     a = parser.parse_args(argv)

@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-trials", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--min-delay", type=float, default=0.5,
+    parser.add_argument("--min-delay", type=float, default=5.0,
                         help="earliest kill, seconds after the run starts its trials")
-    parser.add_argument("--max-delay", type=float, default=20.0, help="latest kill, seconds after that")
+    parser.add_argument("--max-delay", type=float, default=60.0, help="latest kill, seconds after that")
     parser.add_argument("--seed", type=int, default=0, help="of the kill moments")
     parser.add_argument("--out", default="/tmp/hb-kill-test")
     a = parser.parse_args(argv)

@@ -62,14 +62,16 @@ def proposals(suite, n: int, seed: int, trials: list[Path] | None) -> list[dict]
         configs = [{k[len("config_"):]: v for k, v in row.items() if k.startswith("config_") and pd.notna(v)}
                    for row in frame.to_dict("records")]
     else:  # imported here: with --trials the script needs torch and pandas only (a bare GPU machine)
-        from hyperion_bench.methods import make_scheduler
+        import numpy as np
 
-        sched = make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=seed, max_trials=None,
-                               constants={}, options={**suite.hyperion, "outer": "random", "n_init": n})
+        from hyperion_bench.methods import make_optimizer
+
+        hyperion = make_optimizer("hyperion", space=suite.space, seed=seed,
+                                  options={**suite.hyperion, "outer": "random", "n_init": n})
         configs = []
         for key in range(n):
-            configs.append(sched.ask(key))
-            sched.tell(key, 0.0)
+            configs.append(hyperion.ask(key).config)
+            hyperion.tell(key, np.array([0.0]), {})
     for c in configs:  # per-node kernels are ints in the space (a CSV gives strings)
         for k, v in list(c.items()):
             if k.startswith("kernel@"):

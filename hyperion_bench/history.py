@@ -3,7 +3,7 @@
 Why: a paper-scale trial costs GPU-hours, and a run killed after 30 of 50 trials must not train those 30
 again (issue 14). Resuming needs two things on disk: every finished trial's result (``trials.jsonl``,
 :mod:`hyperion_bench.records`) and the order in which the optimiser asked and was told
-(``history.jsonl``, written here by :class:`~hyperion_bench.methods.keyed_scheduler.KeyedScheduler`).
+(``history.jsonl``, written here by :class:`~hyperion_bench.methods.scheduler.OptimizerScheduler`).
 With parallel workers the optimiser asks for trial 5 before it hears of trial 3; replaying the asks and
 tells in their original order, into a fresh optimiser made with the same seed, brings it back to the
 state it had, and every replayed ask is checked against the config it gave the first time. An optimiser

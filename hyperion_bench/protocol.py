@@ -34,7 +34,7 @@ EPOCHS_KEY = key("epochs")  # a multi-fidelity method's epochs for one trial
 class TrialConstants:
     """The harness's values in one trial's config (``to_config``), read back by the trial (``from_config``).
 
-    ``meta`` holds the per-trial constants an optimiser adds (``MOSuggestion.meta``: BULK & CUT's lineage,
+    ``meta`` holds the per-trial constants an optimiser adds (``Suggestion.meta``: BULK & CUT's lineage,
     :mod:`hyperion_bench.lineage`); ``epochs`` is a multi-fidelity method's budget for the trial.
     """
 

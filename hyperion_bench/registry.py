@@ -19,9 +19,9 @@ class MethodInfo:
     name: str
     description: str  # one line: the library and the paper
     module: str  # hyperion_bench/methods/<module>.py
-    cls: str  # a TrialScheduler there, or, with mo_optimizer, an MOOptimizer run by the generic MOScheduler
+    cls: str  # an Optimizer there (methods/optimizer.py), or a Syne Tune TrialScheduler (moasha)
     multi_objective: bool = False
-    mo_optimizer: bool = False
+    scheduler: bool = False  # cls is a Syne Tune TrialScheduler of its own, not an Optimizer (moasha)
     learner: bool = False  # usable as Hyperion's outer optimiser (--outer): learns from configs it did not propose
 
 
@@ -31,38 +31,39 @@ METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in (
         MethodInfo("random", "random search, Bergstra & Bengio 2012 (Syne Tune domains, seeded)",
-                   "random_search", "RandomSearchScheduler", learner=True),
-        MethodInfo("tpe", "TPE, Bergstra et al. 2011 (Optuna TPESampler, constant liar)", "tpe", "TPEScheduler",
+                   "random_search", "RandomSearch", learner=True),
+        MethodInfo("tpe", "TPE, Bergstra et al. 2011 (Optuna TPESampler, constant liar)", "tpe", "TPE",
                    learner=True),
         MethodInfo("anneal", "annealing, hyperopt, Bergstra et al. 2013 (hyperopt.anneal)", "anneal",
-                   "AnnealScheduler", learner=True),
-        MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)", "blendsearch", "BlendSearchScheduler",
+                   "Anneal", learner=True),
+        MethodInfo("blendsearch", "BlendSearch, Wang et al. 2021 (FLAML)", "blendsearch", "BlendSearch",
                    learner=True),
         MethodInfo("darts", "DARTS, Liu et al. 2019: one full one-shot search per seed (suite's [oneshot])",
-                   "darts", "DartsScheduler"),
+                   "darts", "Darts"),
         MethodInfo("hyperdarts", "hyperDARTS, Mah 2023: DARTS whose cell weights a hypernetwork of the alphas "
-                   "generates (suite's [oneshot] and [hyperdarts])", "darts", "HyperDartsScheduler"),
+                   "generates (suite's [oneshot] and [hyperdarts])", "darts", "HyperDarts"),
         MethodInfo("hyperion", "Hyperion: outer --outer optimiser (default tpe) fused with inner DARTS "
-                   "or hyperDARTS (Algorithm 1; suite's [hyperion])", "hyperion", "HyperionScheduler"),
-        MethodInfo("mo-random", f"multi-objective random search ({_BAG})", "mo_random", "MORandom", True, True),
+                   "or hyperDARTS (Algorithm 1; suite's [hyperion])", "hyperion", "Hyperion"),
+        MethodInfo("mo-random", f"multi-objective random search ({_BAG})", "mo_random", "MORandom", True),
         MethodInfo("mo-bohb", f"MO-BOHB: BOHB with MOTPE KDEs, NDS + HV promotion ({_BAG})", "mo_bohb", "MOBOHB",
-                   True, True),
+                   True),
         MethodInfo("sh-emoa", f"SH-EMOA: steady-state (mu+1) EMOA with successive halving ({_BAG})", "sh_emoa",
-                   "SHEMOA", True, True),
+                   "SHEMOA", True),
         MethodInfo("ms-ehvi", f"MS-EHVI: qEHVI (botorch) with the cheap objective exact ({_BAG})", "ms_ehvi",
-                   "MSEHVI", True, True),
+                   "MSEHVI", True),
         MethodInfo("mo-bananas", f"MO-BANANAS: neural predictor ensemble, Thompson sampling, SH ({_BAG})",
-                   "mo_bananas", "MOBananas", True, True),
+                   "mo_bananas", "MOBananas", True),
         MethodInfo("bulk-and-cut", f"BULK & CUT: network morphisms, pruning + distillation, BO ({_BAG})",
-                   "bulk_and_cut", "BulkAndCut", True, True),
+                   "bulk_and_cut", "BulkAndCut", True),
         MethodInfo("moasha", "MOASHA, Schmucker et al. 2021 (Syne Tune, reference row)", "mo_reference",
-                   "MOASHAScheduler", True),
+                   "MOASHAScheduler", True,
+                   scheduler=True),
         MethodInfo("mo-rea", "multi-objective regularized evolution (Syne Tune, reference row)", "mo_reference",
-                   "MORegularizedEvolution", True, True),
+                   "MORegularizedEvolution", True),
         MethodInfo("motpe", "MOTPE, Ozaki et al. 2020 (Optuna TPESampler, reference row)", "mo_optuna", "MOTPE",
-                   True, True),
+                   True),
         MethodInfo("nsga2", "NSGA-II, Deb et al. 2002 (Optuna NSGAIISampler, reference row)", "mo_optuna", "NSGA2",
-                   True, True),
+                   True),
     )
 }
 

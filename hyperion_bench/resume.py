@@ -47,7 +47,7 @@ class EarlierAttempt:
         return bool(self.rows or self.events)
 
     def results(self) -> dict[int, dict[str, Any]]:
-        """What the optimiser was told of each finished trial (for :meth:`KeyedScheduler.replay`)."""
+        """What the optimiser was told of each finished trial (for :meth:`OptimizerScheduler.replay`)."""
         return {tid: metrics_of_row(row) for tid, row in self.rows.items() if row.get("status") in TOLD_STATUSES}
 
 

@@ -5,7 +5,7 @@ Every (method, seed) gets the same wall-clock limit and/or trial count, the same
 device and the same suite; its results go to ``<out>/<suite>/<method>/seed-<k>/`` with a
 ``metadata.json`` recording the command, versions, hardware, budget and seed. A finished
 (method, seed) is skipped when the command is run again; an interrupted one resumes: its finished
-trials are kept and replayed into a fresh optimiser (:meth:`KeyedScheduler.replay`), the trials that
+trials are kept and replayed into a fresh optimiser (:meth:`OptimizerScheduler.replay`), the trials that
 were running are run again, and it goes on with what is left of its budget (the wall-clock of every
 segment counts). One whose history cannot be replayed is set aside (renamed, never deleted) and run
 again, said in one line.
@@ -331,7 +331,7 @@ def _make_scheduler(settings: RunSettings, method: str, seed: int, device: str, 
         download=settings.download,
         # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)
         deadline=time.time() + remaining_s if settings.budget.wallclock_s else 0,
-        # the budget and result folder, for MO optimisers that plan by time or keep files (MOContext)
+        # the budget and result folder, for MO optimisers that plan by time or keep files (methods.optimizer.Context)
         wallclock_s=settings.budget.wallclock_s or 0,
         folder=str(folder),
     ).to_config()

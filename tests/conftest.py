@@ -38,11 +38,18 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 def hyperion(suite, outer: str = "tpe", seed: int = 0, **options):
-    """Hyperion's scheduler on ``suite`` with its [hyperion] settings, the outer kind and ``options`` on top."""
-    from hyperion_bench.methods import make_scheduler
+    """Hyperion's optimiser on ``suite`` with its [hyperion] settings, the outer kind and ``options`` on top."""
+    from hyperion_bench.methods import make_optimizer
 
-    return make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=seed, max_trials=None,
-                          constants={}, options={**suite.hyperion, "outer": outer, **options})
+    return make_optimizer("hyperion", space=suite.space, seed=seed,
+                          options={**suite.hyperion, "outer": outer, **options})
+
+
+def one_value(value: float | None):
+    """A single-objective value as the optimiser protocol tells it: a one-entry vector, or None (failed)."""
+    import numpy as np
+
+    return None if value is None else np.array([value], dtype=float)
 
 
 def write_suite(tmp_path: Path, body: str, name: str = "s.toml") -> Path:

@@ -9,10 +9,10 @@ from test_mo_methods import CONSTANTS, MF_SUITE, drive
 from conftest import write_suite
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods import make_run_scheduler
-from hyperion_bench.methods._mo_base import MOContext
 from hyperion_bench.methods.bulk_and_cut import BulkAndCut, LrGP, pareto_epsilon_greedy
 from hyperion_bench.methods.mo_bananas import MOBananas, crowding_distance, promote, sh_rungs
 from hyperion_bench.methods.ms_ehvi import MSEHVI, init_points
+from hyperion_bench.methods.optimizer import Context
 from hyperion_bench.space import JointSpace, Param
 from hyperion_bench.suites import load_suite
 from hyperion_bench.synthetic import objectives
@@ -52,7 +52,7 @@ def test_ms_ehvi_never_models_the_cheap_objective(mf_suite, monkeypatch):
 
     monkeypatch.setattr(botorch.models, "SingleTaskGP", spy)
     calls = []
-    context = MOContext.for_suite(mf_suite, max_trials=9)
+    context = Context.for_suite(mf_suite, max_trials=9)
     cheap = context.cheap
     context.cheap = lambda config: calls.append(config) or cheap(config)
     opt = MSEHVI(mf_suite.space, 2, 0, 1, 9, {**{k: int(v) for k, v in FAST_EHVI.items()}}, context)
@@ -68,7 +68,7 @@ def test_ms_ehvi_never_models_the_cheap_objective(mf_suite, monkeypatch):
 
 
 def test_ms_ehvi_models_everything_without_cheap_objectives(mf_suite):
-    context = MOContext(objective_names=["f1", "f2"], reference_point=[1.1, 11.0], max_trials=6)
+    context = Context(objective_names=["f1", "f2"], reference_point=[1.1, 11.0], max_trials=6)
     opt = MSEHVI(mf_suite.space, 2, 0, 1, 9, {k: int(v) for k, v in FAST_EHVI.items()}, context)
     assert opt.cheap_idx == [] and opt.exp_idx == [0, 1]
     for key in range(6):
@@ -107,7 +107,7 @@ def test_crowding_distance_keeps_the_boundary():
 def test_mo_bananas_successive_halving_promotes_the_best_third(mf_suite):
     """Hand-made results: at rung 0 the objective is (key, -key) except that keys are scored so that
     exactly known configs win; the next rung must re-run exactly those configs for more epochs."""
-    context = MOContext(objective_names=["f1", "f2"], reference_point=[1.1, 11.0])
+    context = Context(objective_names=["f1", "f2"], reference_point=[1.1, 11.0])
     opt = MOBananas(mf_suite.space, 2, 0, 1, 9, {"n_init": 4, "train_steps": 20}, context)
     assert opt.rungs == [1, 3, 9]
     key = 0
@@ -145,7 +145,7 @@ def test_mo_bananas_loop_is_exact_valid_seeded(mf_suite):
 
 def test_mo_bananas_mutation_changes_at_most_three_keys():
     space = JointSpace([Param(f"x{i}", "float", "pipeline", low=0.0, high=1.0) for i in range(8)])
-    opt = MOBananas(space, 2, 0, 1, 1, {}, MOContext(["f1", "f2"], [1.0, 1.0]))
+    opt = MOBananas(space, 2, 0, 1, 1, {}, Context(["f1", "f2"], [1.0, 1.0]))
     u = np.full(8, 0.5)
     for _ in range(20):
         child = opt.mutate(u)
@@ -198,7 +198,7 @@ max_epochs = 6
 
 def test_bulk_and_cut_phases_parents_and_trial_constants(tmp_path):
     suite = load_suite(write_suite(tmp_path, FLOWERS_LIKE))
-    context = MOContext(objective_names=list(suite.objectives.pareto), reference_point=[0.0, 8.0], max_trials=20)
+    context = Context(objective_names=list(suite.objectives.pareto), reference_point=[0.0, 8.0], max_trials=20)
     context.folder = str(tmp_path / "run")
     opt = BulkAndCut(suite.space, 2, 0, 1, 6, {}, context)
     kinds = []
@@ -247,7 +247,7 @@ def test_bulk_and_cut_asks_the_lr_gp_with_the_childs_size_after_the_morph(tmp_pa
     from hyperion_bench.nn import count_params, morph
 
     suite = load_suite(write_suite(tmp_path, FLOWERS_LIKE))
-    context = MOContext(objective_names=list(suite.objectives.pareto), reference_point=[0.0, 8.0], max_trials=20)
+    context = Context(objective_names=list(suite.objectives.pareto), reference_point=[0.0, 8.0], max_trials=20)
     context.folder = str(tmp_path / "run")
     opt = BulkAndCut(suite.space, 2, 0, 1, 6, {}, context)
     asked = []

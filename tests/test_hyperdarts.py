@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import CELL_SUITE, write_suite
+from conftest import CELL_SUITE, one_value, write_suite
 from hyperion_bench.errors import UserError
 from hyperion_bench.evaluate import evaluate
-from hyperion_bench.methods import make_scheduler
+from hyperion_bench.methods import make_optimizer, make_scheduler
 from hyperion_bench.nn import build_network, count_params
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
@@ -233,12 +233,12 @@ def test_bad_hyperdarts_settings_and_optimisers_are_one_line_errors(tmp_path, su
 
 
 def test_hyperion_hands_hyperdarts_the_configs_that_search(suite):
-    sched = make_scheduler("hyperion", space=suite.space, metric="weighted_sum", seed=0, max_trials=None,
-                           constants={}, options={**suite.hyperion, "outer": "random", "inner": "hyperdarts"})
+    sched = make_optimizer("hyperion", space=suite.space, seed=0,
+                           options={**suite.hyperion, "outer": "random", "inner": "hyperdarts"})
     searching = plain = 0
     for key in range(12):
-        config = sched.ask(key)
-        sched.tell(key, 0.5)
+        config = sched.ask(key).config
+        sched.tell(key, one_value(0.5), {})
         if any(k.startswith("inner@") for k in config):
             assert config[INNER_OPTIMIZER] == "hyperdarts"
             searching += 1

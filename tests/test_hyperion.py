@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import CELL_SUITE, hyperion, write_suite
+from conftest import CELL_SUITE, hyperion, one_value, write_suite
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods import make_scheduler
 from hyperion_bench.methods.hyperion import INNER, OUTER, SPLIT_PREFIX
@@ -23,8 +23,8 @@ def drive(sched, n, seed=0):
     rng = np.random.default_rng(seed)
     configs = []
     for key in range(n):
-        configs.append(sched.ask(key))
-        sched.tell(key, float(rng.random()))
+        configs.append(sched.ask(key).config)
+        sched.tell(key, one_value(float(rng.random())), {})
     return configs
 
 
@@ -74,7 +74,7 @@ def test_histories_grow_by_one_per_trial(suite, outer):
     sched = hyperion(suite, outer, n_init=2)
     for n in range(1, 7):
         sched.ask(n - 1)
-        sched.tell(n - 1, 0.5 if n % 3 else None)  # a failed trial is history too
+        sched.tell(n - 1, one_value(0.5 if n % 3 else None), {})  # a failed trial is history too
         assert [len(h) for h in sched.histories.values()] == [n, n, n, n]
     assert len(sched.splitter.history) == 6 and len(sched.pipeline.history) == 6
     # a per-parameter learner only sees trials in which its part was used

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import hyperion, write_suite
+from conftest import hyperion, one_value, write_suite
 from hyperion_bench.evaluate import evaluate
 from hyperion_bench.methods.hyperion import INNER
 from hyperion_bench.nn import builder
@@ -166,8 +166,8 @@ def test_subset_sizes_do_not_collapse_when_the_result_ignores_the_subspace(tmp_p
         rng = np.random.default_rng(0)
         configs = []
         for key in range(120):
-            configs.append(sched.ask(key))
-            sched.tell(key, float(rng.random()))
+            configs.append(sched.ask(key).config)
+            sched.tell(key, one_value(float(rng.random())), {})
         sizes = subset_sizes(configs[60:])
         late[kind] = sum(s == 1 for s in sizes) / len(sizes)
         empty[kind] = getattr(sched, "n_empty", None)
@@ -179,11 +179,11 @@ def test_an_empty_subspace_is_discarded_and_its_learners_hear_the_worst_result(t
     sched = hyperion(table2, "random", n_init=1000)
     rng = np.random.default_rng(0)
     for key in range(40):
-        config = sched.ask(key)
+        config = sched.ask(key).config
         for k, v in config.items():
             if k.startswith(INNER_PREFIX):
                 assert str(v) and all(str(v).split("|")), config
-        sched.tell(key, float(rng.random()))
+        sched.tell(key, one_value(float(rng.random())), {})
     assert sched.n_empty > 0
     assert "repaired_subspaces" not in sched.metadata() and sched.metadata()["empty_subspaces"] == sched.n_empty
     # every learnt vector has at least one bit on: nothing empty was ever told with a trial's result
@@ -198,8 +198,8 @@ def test_n_m_values_outside_mean_a_search_with_the_chosen_inner_optimiser(table2
     sched = hyperion(table2, "random", n_init=1000, n_m=2, inner="hyperdarts")
     n_edges_used = 0
     for key in range(60):
-        config = sched.ask(key)
-        sched.tell(key, 0.5)
+        config = sched.ask(key).config
+        sched.tell(key, one_value(0.5), {})
         searches = needs_search(table2, config)
         assert (config.get(INNER_OPTIMIZER) == "hyperdarts") == searches, config
         assert any(k.startswith("edges@") for k in config) == (not searches), config
@@ -223,7 +223,7 @@ def test_every_proposal_offers_only_its_own_values_on_every_cell_suite(outer, n_
         sched = hyperion(suite, outer, n_init=4, n_m=n_m)
         rng = np.random.default_rng(1)
         for key in range(10):
-            config = sched.ask(key)
+            config = sched.ask(key).config
             searches = needs_search(suite, config)
             if any(k.startswith(INNER_PREFIX) for k in config):
                 assert searches, (name, config)
@@ -234,7 +234,7 @@ def test_every_proposal_offers_only_its_own_values_on_every_cell_suite(outer, n_
                         assert offered[p.name] <= set(p.choices), (name, p.name, offered)
                 if not searches:
                     assert f"edges@{j}" in config, (name, config)
-            sched.tell(key, float(rng.random()))
+            sched.tell(key, one_value(float(rng.random())), {})
 
 
 @pytest.mark.parametrize("outer", KINDS)
@@ -246,7 +246,7 @@ def test_evaluate_trains_the_network_the_proposal_describes(table2, tiny_images,
     sched = hyperion(table2, outer, n_init=2, n_m=n_m)
     rng = np.random.default_rng(2)
     for key in range(4):
-        config = sched.ask(key)
+        config = sched.ask(key).config
         final, (model, genotype) = run_capturing(monkeypatch, table2, config, tiny_images)
         if any(k.startswith(INNER_PREFIX) for k in config):
             assert final["search_steps"] > 0, config
@@ -256,7 +256,7 @@ def test_evaluate_trains_the_network_the_proposal_describes(table2, tiny_images,
         assert recorded == genotype
         rebuilt, _ = builder.build_network(table2, config, (1, 8, 8), 3, recorded)
         assert repr(rebuilt) == repr(model) and final["n_params"] == sum(p.numel() for p in model.parameters())
-        sched.tell(key, final["weighted_sum"] + 0.01 * float(rng.random()))
+        sched.tell(key, one_value(final["weighted_sum"] + 0.01 * float(rng.random())), {})
 
 
 def test_the_property_check_catches_a_default_network(table2):

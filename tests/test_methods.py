@@ -14,6 +14,7 @@ from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods import METHODS, make_scheduler
+from hyperion_bench.methods.optimizer import value_of
 from hyperion_bench.space import JointSpace, Param
 
 SPACE = JointSpace(
@@ -79,13 +80,13 @@ def drive(name: str, n: int, seed: int = 0, fail_every: int = 0) -> tuple[TrialS
 def spy_tell(sched: TrialScheduler) -> list[tuple[int, float | None]]:
     """Record every (key, value) the base class tells the optimiser, and still tell it."""
     told: list[tuple[int, float | None]] = []
-    tell = sched.tell
+    tell = sched.optimizer.tell
 
-    def recording(key: int, value: float | None) -> None:
-        told.append((key, value))
-        tell(key, value)
+    def recording(key: int, values: np.ndarray | None, result: dict[str, Any]) -> None:
+        told.append((key, value_of(values)))
+        tell(key, values, result)
 
-    sched.tell = recording
+    sched.optimizer.tell = recording
     return told
 
 
@@ -172,21 +173,21 @@ def test_libraries_hear_failures_in_their_own_terms():
     tpe.on_trial_error(start(tpe, 0))
     tpe.on_trial_complete(start(tpe, 1), {METRIC: math.nan})
     tpe.on_trial_complete(start(tpe, 2), {METRIC: 0.5})
-    assert [t.state for t in tpe.study.trials] == [TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE]
+    assert [t.state for t in tpe.optimizer.study.trials] == [TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE]
 
     anneal = make("anneal")
     anneal.on_trial_error(start(anneal, 0))
     anneal.on_trial_complete(start(anneal, 1), {METRIC: 0.5})
     pending = start(anneal, 2)
-    assert anneal.trials.statuses() == ["fail", "ok", "new"]
-    assert anneal.trials.losses() == [None, 0.5, None]
+    assert anneal.optimizer.trials.statuses() == ["fail", "ok", "new"]
+    assert anneal.optimizer.trials.losses() == [None, 0.5, None]
     anneal.on_trial_complete(pending, {METRIC: 0.25})
-    assert anneal.trials.losses() == [None, 0.5, 0.25]
+    assert anneal.optimizer.trials.losses() == [None, 0.5, 0.25]
 
     blend = make("blendsearch")
     calls = []
-    searcher_complete = blend.searcher.on_trial_complete
-    blend.searcher.on_trial_complete = lambda *a, **kw: (calls.append((a, kw)), searcher_complete(*a, **kw))
+    searcher_complete = blend.optimizer.searcher.on_trial_complete
+    blend.optimizer.searcher.on_trial_complete = lambda *a, **kw: (calls.append((a, kw)), searcher_complete(*a, **kw))
     blend.on_trial_error(start(blend, 0))
     ok = start(blend, 1)
     blend.on_trial_complete(ok, {METRIC: 0.5})
@@ -204,7 +205,7 @@ def test_blendsearch_falls_back_to_random_configs_when_flaml_runs_dry():
         trial = start(sched, i)
         tiny.validate(trial.config)
         sched.on_trial_complete(trial, {METRIC: float(i % 5)})
-    assert sched.n_fallbacks > 0
+    assert sched.optimizer.n_fallbacks > 0
     assert sched.suggest() is None
 
 

@@ -179,23 +179,24 @@ def test_harness_tuner_waits_for_a_synchronous_optimizer(tmp_path, monkeypatch):
     wait, and Syne Tune's Tuner alone ends the run at the first None."""
     from syne_tune import StoppingCriterion, Tuner
 
-    from hyperion_bench.methods._mo_base import MOOptimizer, MOScheduler, MOSuggestion
+    from hyperion_bench.methods.optimizer import Optimizer, Suggestion
+    from hyperion_bench.methods.scheduler import OptimizerScheduler
     from hyperion_bench.tuner import HarnessTuner
 
-    class Batches(MOOptimizer):
+    class Batches(Optimizer):
         def __init__(self, **kw: Any):
             super().__init__(**kw)
             self.out: set[int] = set()
             self.batch: list[int] = []
 
-        def ask(self, key: int) -> MOSuggestion | None:
+        def ask(self, key: int) -> Suggestion | None:
             if len(self.batch) == 3:
                 if self.out:
                     return None
                 self.batch = []
             self.batch.append(key)
             self.out.add(key)
-            return MOSuggestion(self.space.sample(self.rng), epochs=None)
+            return Suggestion(self.space.sample(self.rng), epochs=None)
 
         def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
             self.out.discard(key)
@@ -206,8 +207,8 @@ def test_harness_tuner_waits_for_a_synchronous_optimizer(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
     suggested = {}
     for tuner_cls in (Tuner, HarnessTuner):
-        sched = MOScheduler(Batches, suite=suite, seed=0, max_trials=7, constants={"hb_suite": str(suite.path)},
-                            settings={})
+        sched = OptimizerScheduler.for_suite(Batches, suite=suite, seed=0, max_trials=7,
+                                             constants={"hb_suite": str(suite.path)}, settings={})
         tuner = tuner_cls(trial_backend=InProcessBackend(run_trial), scheduler=sched,
                           stop_criterion=StoppingCriterion(max_wallclock_time=60), n_workers=2, sleep_time=0.0,
                           save_tuner=False, tuner_name=tuner_cls.__name__, suffix_tuner_name=False)
@@ -231,7 +232,7 @@ def test_cheap_model_size_matches_the_built_network():
 
 
 def test_context_cheap_objectives_for_zdt_is_f1():
-    from hyperion_bench.methods._mo_base import MOContext
+    from hyperion_bench.methods.optimizer import Context
 
-    context = MOContext.for_suite(load_suite("zdt1"))
+    context = Context.for_suite(load_suite("zdt1"))
     assert context.cheap_objectives({"x0": 0.3, "x1": 0.9}) == {"f1": 0.3}

@@ -13,15 +13,15 @@ from syne_tune.optimizer.scheduler import SchedulerDecision
 from conftest import write_suite
 from hyperion_bench.methods import METHODS, make_run_scheduler
 from hyperion_bench.methods._hyperband import Hyperband, bracket_sizes, hb_budgets
-from hyperion_bench.methods._mo_base import MOContext
 from hyperion_bench.methods._mo_select import greedy_split, select_best, sort_best_first, worst_index
+from hyperion_bench.methods.optimizer import Context
 from hyperion_bench.methods.sh_emoa import SHEMOA
 from hyperion_bench.metrics import hypervolume
 from hyperion_bench.suites import load_suite
 from hyperion_bench.synthetic import objectives
 
 CONSTANTS = {"hb_suite": "x.toml", "hb_seed": 0, "hb_device": "cpu"}
-OURS = ["mo-random", "mo-bohb", "sh-emoa", "mo-rea", "motpe", "nsga2"]  # MOOptimizers behind MOScheduler
+OURS = ["mo-random", "mo-bohb", "sh-emoa", "mo-rea", "motpe", "nsga2"]  # MOOptimizers behind OptimizerScheduler
 
 MF_SUITE = """
 [data]
@@ -184,7 +184,7 @@ def test_waiting_bracket_starts_a_new_one_for_a_free_worker():
 
 # ---------------------------------------------------------------- SH-EMOA
 def make_shemoa(suite: Any, max_trials: int, **settings: Any) -> SHEMOA:
-    context = MOContext(["f1", "f2"], [1.1, 11.0], max_trials=max_trials)
+    context = Context(["f1", "f2"], [1.1, 11.0], max_trials=max_trials)
     from hyperion_bench.baselines import load_baseline
 
     return SHEMOA(space=suite.space, n_objectives=2, seed=0, min_epochs=suite.min_epochs,

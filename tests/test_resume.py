@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from syne_tune.constants import ST_RESULTS_DATAFRAME_FILENAME
 from syne_tune.experiments import load_experiment
+from test_runner import FAST_DIGITS
 
 from conftest import write_suite
 from hyperion_bench.cli import main
@@ -23,36 +24,7 @@ from hyperion_bench.errors import UserError
 from hyperion_bench.history import HISTORY_FILE, read_log
 from hyperion_bench.records import TRIALS_LOG
 
-FAST_CELLS = """
-[data]
-dataset = "digits"
-
-[network]
-family = "cell"
-nodes = 1
-
-[training]
-epochs = 1
-batch_size = 64
-channels = 4
-cells = 1
-
-[params.lr]
-role = "pipeline"
-type = "choice"
-choices = [0.05, 0.1]
-
-[params.op]
-role = "fusion"
-type = "choice"
-choices = ["conv", "skip", "max_pool"]
-
-[hyperion]
-n_init = 2
-
-[objectives]
-weighted_sum = { val_error = 1.0, n_params = 1e-5 }
-"""
+FAST_CELLS = FAST_DIGITS.replace("LRS", "0.05, 0.1") + "\n[hyperion]\nn_init = 2\n"
 
 
 def _lines(path: Path) -> list[dict]:
@@ -226,14 +198,15 @@ def test_bulk_and_cut_says_why_it_is_not_replayed(tmp_path):
     from test_bag_methods import FLOWERS_LIKE
 
     from hyperion_bench.history import CannotReplay
-    from hyperion_bench.methods._mo_base import MOContext, MOScheduler
     from hyperion_bench.methods.bulk_and_cut import BulkAndCut
+    from hyperion_bench.methods.optimizer import Context
+    from hyperion_bench.methods.scheduler import OptimizerScheduler
     from hyperion_bench.suites import load_suite
 
     suite = load_suite(write_suite(tmp_path, FLOWERS_LIKE))
-    context = MOContext(objective_names=list(suite.objectives.pareto), reference_point=[0.0, 8.0], max_trials=4,
+    context = Context(objective_names=list(suite.objectives.pareto), reference_point=[0.0, 8.0], max_trials=4,
                         suite=suite, folder=str(tmp_path))
-    scheduler = MOScheduler(BulkAndCut, suite=suite, seed=0, max_trials=4, constants={}, settings={},
+    scheduler = OptimizerScheduler.for_suite(BulkAndCut, suite=suite, seed=0, max_trials=4, constants={}, settings={},
                             context=context)
     with pytest.raises(CannotReplay, match="lineage.csv"):
         scheduler.replay([{"ask": 0, "trial_id": 0, "config": {}}], {})

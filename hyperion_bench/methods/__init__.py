@@ -1,12 +1,13 @@
-"""Methods: every one a Syne Tune scheduler over the suite's joint space, made from the registry.
+"""Methods: every one an optimiser of the suite's joint space (:mod:`.optimizer`), made from the registry
+and run by one Syne Tune scheduler (:class:`.scheduler.OptimizerScheduler`).
 
 The registry (:mod:`hyperion_bench.registry`) names each method's module and class; a method's library
-(Optuna, hyperopt, FLAML, botorch) is imported only when a scheduler is made, so listing and validating
-methods imports none of them. Multi-objective methods (``multi_objective=True``) minimise the suite's
-Pareto metrics instead of the weighted sum; most are pure ask/tell optimisers (``_mo_base.MOOptimizer``)
-behind one generic scheduler (``_mo_base.MOScheduler``); their meta-parameters come from
-``baselines/<method>.toml``. A method only decides which config to try next; ``evaluate`` (the same
-for all) runs it.
+(Optuna, hyperopt, FLAML, botorch) is imported only when one is made, so listing and validating methods
+imports none of them. Single-objective methods minimise the suite's weighted sum; multi-objective ones
+(``multi_objective=True``) its Pareto metrics, with their meta-parameters from
+``baselines/<method>.toml``. The one method that is not an optimiser is ``moasha``, Syne Tune's own
+scheduler (a reference row). A method only decides which config to try next; ``evaluate`` (the same for
+all) runs it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from syne_tune.optimizer.scheduler import TrialScheduler
 
 from hyperion_bench.baselines import resolve_settings
 from hyperion_bench.errors import UserError
-from hyperion_bench.methods._mo_base import MOScheduler
+from hyperion_bench.methods.optimizer import Optimizer
+from hyperion_bench.methods.scheduler import OptimizerScheduler
 from hyperion_bench.registry import METHODS, MethodInfo
 from hyperion_bench.space import JointSpace
 from hyperion_bench.suites import Suite
 
-__all__ = ["METHODS", "MethodInfo", "check_method_options", "make_run_scheduler", "make_scheduler", "method_class",
-           "method_info"]
+__all__ = ["METHODS", "MethodInfo", "check_method_options", "make_optimizer", "make_run_scheduler", "make_scheduler",
+           "method_class", "method_info"]
 
 
 def method_class(info: MethodInfo) -> type:
@@ -45,15 +47,21 @@ def method_info(name: str) -> MethodInfo:
     return METHODS[name]
 
 
-def make_scheduler(name: str, *, space: JointSpace, metric: str, seed: int, max_trials: int | None,
-                   constants: dict[str, Any], options: dict[str, Any] | None = None) -> TrialScheduler:
-    """A fresh scheduler minimising ``metric``; ``constants`` ride along in every config; ``options`` are
-    the method's own settings (e.g. Hyperion's outer optimiser and n_init)."""
+def make_optimizer(name: str, *, space: JointSpace, seed: int, options: dict[str, Any] | None = None) -> Optimizer:
+    """A fresh single-objective optimiser over ``space``; ``options`` are the method's own settings (e.g.
+    Hyperion's outer optimiser and n_init)."""
     info = method_info(name)
     if info.multi_objective:
         raise UserError(f"method {name!r} is multi-objective; it needs a suite (make_run_scheduler)")
-    return method_class(info)(space=space, metric=metric, seed=seed, max_trials=max_trials, constants=constants,
-                              **(options or {}))
+    return method_class(info)(space=space, seed=seed, settings=options)
+
+
+def make_scheduler(name: str, *, space: JointSpace, metric: str, seed: int, max_trials: int | None,
+                   constants: dict[str, Any], options: dict[str, Any] | None = None) -> TrialScheduler:
+    """A fresh scheduler of a single-objective method minimising ``metric``; ``constants`` ride along in
+    every config."""
+    optimizer = make_optimizer(name, space=space, seed=seed, options=options)
+    return OptimizerScheduler(optimizer, metrics=[metric], seed=seed, max_trials=max_trials, constants=constants)
 
 
 def check_method_options(methods: list[str], options: dict[str, dict[str, str]], suite: Suite) -> None:
@@ -72,13 +80,12 @@ def make_run_scheduler(name: str, *, suite: Suite, seed: int, max_trials: int | 
     ones the suite's Pareto metrics, with their published settings and the run's overrides. ``extra`` are a
     single-objective method's own settings (Hyperion's [hyperion] table and --outer)."""
     info = method_info(name)
+    kw = {"suite": suite, "seed": seed, "max_trials": max_trials, "constants": constants}
     if not info.multi_objective:
         if options:
             raise UserError(f"--method-option: {name} has no meta-parameters to override")
-        return make_scheduler(name, space=suite.space, metric="weighted_sum", seed=seed, max_trials=max_trials,
-                              constants=constants, options=extra)
+        return OptimizerScheduler.for_suite(method_class(info), settings=dict(extra or {}), multi_objective=False, **kw)
     settings = resolve_settings(name, suite.raw.get("baselines"), options, suite.name)
-    kw = {"suite": suite, "seed": seed, "max_trials": max_trials, "constants": constants, "settings": settings}
-    if info.mo_optimizer:
-        return MOScheduler(method_class(info), **kw)
-    return method_class(info)(**kw)
+    if info.scheduler:
+        return method_class(info)(settings=settings, **kw)
+    return OptimizerScheduler.for_suite(method_class(info), settings=settings, **kw)

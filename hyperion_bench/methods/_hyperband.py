@@ -10,7 +10,7 @@ authors' HpBandSter-based code, so the schedule is written once here:
 - promotion: :func:`_mo_select.select_best` (non-dominated rank, hypervolume tie-breaks); a failed
   evaluation is never promoted;
 - every rung evaluation is a new trial trained from scratch for the rung's epochs (no STOP, see
-  ``_mo_base``); a new bracket starts while the running ones wait for results (HpBandSter does the
+  ``optimizer``); a new bracket starts while the running ones wait for results (HpBandSter does the
   same), so parallel workers stay busy.
 
 Configurations for a bracket's first rung are drawn lazily, one per ask, from ``sample(budget)``, so

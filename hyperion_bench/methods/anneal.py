@@ -15,30 +15,31 @@ from typing import Any
 import numpy as np
 from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Domain, Trials, anneal, space_eval
 
-from hyperion_bench.methods._ask_tell import AskTellScheduler
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion, value_of
 
 
-class AnnealScheduler(AskTellScheduler):
+class Anneal(Optimizer):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.hp_space = self.space.to_hyperopt()
         self.domain = Domain(lambda config: 0.0, self.hp_space)  # the objective is never called
         self.trials = Trials()
-        self.rng = np.random.default_rng(self.seed)  # draws one seed per call, like fmin's rstate
         self.tids: dict[int, int] = {}  # our key -> hyperopt tid
 
-    def ask(self, key: int) -> dict[str, Any]:
+    def ask(self, key: int) -> Suggestion:
         new_ids = self.trials.new_trial_ids(1)
         self.trials.refresh()
+        # one seed per call from the optimiser's seeded generator, like fmin's rstate
         docs = anneal.suggest(new_ids, self.domain, self.trials, int(self.rng.integers(2**31 - 1)))
         assert len(docs) == 1, "anneal proposed no config"
         self.trials.insert_trial_docs(docs)
         self.trials.refresh()
         self.tids[key] = docs[0]["tid"]
         vals = {name: v[0] for name, v in docs[0]["misc"]["vals"].items() if v}
-        return space_eval(self.hp_space, vals)  # choice indexes -> choice values
+        return Suggestion(space_eval(self.hp_space, vals))  # choice indexes -> choice values
 
-    def tell(self, key: int, value: float | None) -> None:
+    def tell(self, key: int, values: np.ndarray | None, result: dict[str, Any]) -> None:
+        value = value_of(values)
         tid = self.tids.pop(key)
         # insert_trial_docs may store a copy (SONify copies when pymongo's bson is importable), so
         # edit the stored doc, found by tid, exactly as fmin's serial_evaluate does
@@ -47,8 +48,9 @@ class AnnealScheduler(AskTellScheduler):
         doc["state"] = JOB_STATE_DONE
         self.trials.refresh()
 
-    def observe(self, config: dict[str, Any], value: float | None) -> None:
+    def observe(self, config: dict[str, Any], values: np.ndarray | None) -> None:
         """A finished doc in hyperopt's own encoding (a choice is stored as its index)."""
+        value = value_of(values)
         tid = self.trials.new_trial_ids(1)[0]
         vals = {p.name: [p.choices.index(config[p.name]) if p.kind == "choice" else float(config[p.name])]
                 for p in self.space.flat}

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from hyperion_bench.errors import UserError
-from hyperion_bench.methods._mo_base import MOContext, MOOptimizer, MOSuggestion
+from hyperion_bench.methods.optimizer import Context, Optimizer, Suggestion
 from hyperion_bench.metrics import nondominated_ranks
 
 DEFAULTS: dict[str, Any] = {
@@ -94,12 +94,12 @@ class LrGP:
         return float(lrs[int(np.argmin(mu - self.kappa * sd))])
 
 
-class BulkAndCut(MOOptimizer):
+class BulkAndCut(Optimizer):
     cannot_replay = ("BULK & CUT's tells append to checkpoints/lineage.csv and its children load their parents' "
                      "checkpoints, so it is not replayed")
 
     def __init__(self, space: Any, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
-                 settings: dict[str, Any], context: MOContext):
+                 settings: dict[str, Any], context: Context):
         super().__init__(space, n_objectives, seed, min_epochs, max_epochs, settings, context)
         suite = context.suite
         family = getattr(suite, "family", None)
@@ -136,7 +136,7 @@ class BulkAndCut(MOOptimizer):
         return int(np.searchsorted(self.bounds, self.progress(), side="right"))
 
     # ------------------------------------------------------------------ ask / tell
-    def ask(self, key: int) -> MOSuggestion | None:
+    def ask(self, key: int) -> Suggestion | None:
         if self.started is None:
             self.started = time.monotonic()
             self.folder = Path(self.context.folder or tempfile.mkdtemp(prefix="bulk-and-cut-")) / "checkpoints"
@@ -174,7 +174,7 @@ class BulkAndCut(MOOptimizer):
                            "gp": gp, "checkpoint": checkpoint, "phase": phase, "epochs": int(epochs),
                            "parent": parent["key"] if parent else ""}
         self.n_asked += 1
-        return MOSuggestion(config=config, epochs=int(epochs), meta=meta)
+        return Suggestion(config=config, epochs=int(epochs), meta=meta)
 
     def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
         info = self.asked.pop(key)

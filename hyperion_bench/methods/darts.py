@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from hyperion_bench.errors import UserError
-from hyperion_bench.methods._ask_tell import AskTellScheduler
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 from hyperion_bench.oneshot import INNER_OPTIMIZER, INNER_PREFIX, full_inner_config
 
 
-class DartsScheduler(AskTellScheduler):
+class Darts(Optimizer):
     """Suggests one config per seed (the full one-shot search), then nothing: one run, as DARTS does."""
 
     method = "darts"
@@ -37,17 +39,17 @@ class DartsScheduler(AskTellScheduler):
         if self.method != "darts":  # DARTS' configs carry no key, as before it existed
             self.config[INNER_OPTIMIZER] = self.method
 
-    def ask(self, key: int) -> dict[str, Any] | None:
-        return dict(self.config) if key == 0 else None
+    def ask(self, key: int) -> Suggestion | None:
+        return Suggestion(dict(self.config)) if key == 0 else None
 
-    def tell(self, key: int, value: float | None) -> None:
+    def tell(self, key: int, values: np.ndarray | None, result: dict[str, Any]) -> None:
         pass  # one run: nothing to learn across trials
 
-    def finalise(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+    def finalise(self, config: dict[str, Any]) -> dict[str, Any]:
         return config  # not a point of the flat space: the inner loop owns the fusion parameters
 
 
-class HyperDartsScheduler(DartsScheduler):
+class HyperDarts(Darts):
     """hyperDARTS: the same single full one-shot run, with the hypernetwork supernet."""
 
     method = "hyperdarts"

@@ -1,9 +1,10 @@
 """Hyperion (fused multi-trial and one-shot optimisation, Algorithm 1 of the Hyperion paper).
 
 Why written here: no public code exists; the paper (Sec. 3, App. B) defines it. Hyperion is the outer
-loop: a Syne Tune scheduler whose configs carry, besides pipeline values, a *split* of the cell-level
-(fusion) parameters between the outer and the inner optimiser, per-node values for the parameters kept
-outside, and a *sub-search-space* (multi-hot subset) for those handed inside. ``evaluate`` (the same for
+loop: an optimiser (:mod:`~hyperion_bench.methods.optimizer`) whose configs carry, besides pipeline
+values, a *split* of the cell-level (fusion) parameters between the outer and the inner optimiser,
+per-node values for the parameters kept outside, and a *sub-search-space* (multi-hot subset) for those
+handed inside. ``evaluate`` (the same for
 every method, :mod:`hyperion_bench.oneshot`) builds the reduced supernet such a config describes, runs
 DARTS on it (or hyperDARTS, with ``[hyperion] inner = "hyperdarts"``: such configs carry
 ``inner_optimizer``), derives, trains and evaluates; nothing Hyperion-specific happens inside a trial.
@@ -49,7 +50,7 @@ import numpy as np
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods import method_class
-from hyperion_bench.methods._ask_tell import AskTellScheduler
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion, value_of
 from hyperion_bench.oneshot import CELL_FUSION, INNER_OPTIMIZER, INNER_PREFIX, encode_subset, searches
 from hyperion_bench.registry import METHODS, outer_kinds
 from hyperion_bench.space import EDGES, NODE_SEP, JointSpace, Param, edge_choices
@@ -61,14 +62,18 @@ RETRIES = 20
 OUTER_KINDS = outer_kinds()
 
 
-def make_learner(kind: str, space: JointSpace, seed: int, n_init: int) -> AskTellScheduler:
-    """One of Hyperion's learners: an outer-kind optimiser from the registry, used ask/tell style over
-    ``space``. TPE's random start-up is Hyperion's own ``n_init`` (its learners see those trials too)."""
+def make_learner(kind: str, space: JointSpace, seed: int, n_init: int) -> Optimizer:
+    """One of Hyperion's learners: the outer-kind method of that name in the registry, a single-objective
+    optimiser over ``space``. TPE's random start-up is Hyperion's own ``n_init`` (its learners see those
+    trials too)."""
     if kind not in OUTER_KINDS:
         raise UserError(f"unknown outer optimiser {kind!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
-    options = {"n_startup_trials": max(n_init, 1)} if kind == "tpe" else {}
-    return method_class(METHODS[kind])(space=space, metric="weighted_sum", seed=seed, max_trials=None,
-                                       constants={}, **options)
+    settings = {"n_startup_trials": max(n_init, 1)} if kind == "tpe" else {}
+    return method_class(METHODS[kind])(space=space, seed=seed, settings=settings)
+
+
+def _values(value: float | None) -> np.ndarray | None:
+    return None if value is None else np.array([value], dtype=float)
 
 
 @dataclass
@@ -78,7 +83,7 @@ class Learner:
 
     name: str
     space: JointSpace
-    optimiser: AskTellScheduler
+    optimiser: Optimizer
     rng: np.random.Generator
     history: list[tuple[dict[str, Any], float | None]] = field(default_factory=list)
     pending: dict[int, tuple[int | None, dict[str, Any]]] = field(default_factory=dict)  # trial -> (ask key, part)
@@ -91,24 +96,31 @@ class Learner:
             return part
         ask_key = self.n_asked
         self.n_asked += 1
-        part = self.space.clean(self.optimiser.ask(ask_key))
+        part = self.space.clean(self.optimiser.ask(ask_key).config)
         self.pending[trial] = (ask_key, part)
         return part
 
     def result(self, trial: int, value: float | None, record: bool = True) -> None:
         ask_key, part = self.pending.pop(trial)
         if ask_key is None:
-            self.optimiser.observe(part, value)
+            self.optimiser.observe(part, _values(value))
         else:
-            self.optimiser.tell(ask_key, value)
+            self.optimiser.tell(ask_key, _values(value), {})
         if record:
             self.history.append((part, value))
 
 
-class HyperionScheduler(AskTellScheduler):
-    def __init__(self, outer: str = "tpe", n_init: int = 5, n_m: int = 1, max_candidates: int = 0,
-                 inner: str = "darts", **kwargs: Any):
+SETTINGS = {"outer": "tpe", "n_init": 5, "n_m": 1, "max_candidates": 0, "inner": "darts"}  # the suite's [hyperion]
+
+
+class Hyperion(Optimizer):
+    def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
+        unknown = sorted(set(self.settings) - set(SETTINGS))
+        if unknown:
+            raise UserError(f"hyperion has no setting {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
+        s = {**SETTINGS, **self.settings}
+        outer, n_init, n_m, max_candidates, inner = (s[k] for k in SETTINGS)
         if outer not in OUTER_KINDS:
             raise UserError(f"unknown outer optimiser {outer!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
         if inner not in INNER_OPTIMIZERS:
@@ -187,7 +199,7 @@ class HyperionScheduler(AskTellScheduler):
         split = {f"{SPLIT_PREFIX}{p.name}": OUTER for p in self.fusion}
         return split, {}, []
 
-    def ask(self, key: int) -> dict[str, Any]:
+    def ask(self, key: int) -> Suggestion:
         random_phase = key < self.n_init
         split, subsets, used = self._split_and_subspaces(key, random_phase)
         config: dict[str, Any] = dict(split)
@@ -217,13 +229,14 @@ class HyperionScheduler(AskTellScheduler):
             used.append(self.edges)
         self.used[key] = used
         self.parts[key] = parts
-        return config
+        return Suggestion(config)
 
-    def finalise(self, config: dict[str, Any] | None) -> dict[str, Any] | None:
+    def finalise(self, config: dict[str, Any]) -> dict[str, Any]:
         return config  # not a point of the flat space: validity was checked while proposing
 
     # ------------------------------------------------------------------ learning
-    def tell(self, key: int, value: float | None) -> None:
+    def tell(self, key: int, values: np.ndarray | None, result: dict[str, Any]) -> None:
+        value = value_of(values)
         if value is not None:
             self.worst = value if self.worst is None else max(self.worst, value)
         for learner in self.used.pop(key, []):
@@ -233,7 +246,7 @@ class HyperionScheduler(AskTellScheduler):
             self.histories[name].append((part, value))
 
     def metadata(self) -> dict[str, Any]:
-        return {**super().metadata(), "outer": self.outer, "inner": self.inner, "n_init": self.n_init, "n_m": self.n_m,
+        return {"outer": self.outer, "inner": self.inner, "n_init": self.n_init, "n_m": self.n_m,
                 "max_candidates": self.max_candidates, "discarded_proposals": self.n_discarded,
                 "empty_subspaces": self.n_empty,
                 "fallback_splits": self.n_fallbacks}

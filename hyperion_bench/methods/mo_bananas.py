@@ -33,8 +33,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
 from hyperion_bench.methods.ms_ehvi import one_thread
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 from hyperion_bench.metrics import hypervolume_contributions, nondominated_ranks
 
 DEFAULTS: dict[str, Any] = {
@@ -150,7 +150,7 @@ class EnsemblePredictor:
 
 
 # ---------------------------------------------------------------------- the optimiser
-class MOBananas(MOOptimizer):
+class MOBananas(Optimizer):
     def __init__(self, space: Any, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
                  settings: dict[str, Any], context: Any):
         super().__init__(space, n_objectives, seed, min_epochs, max_epochs, settings, context)
@@ -178,7 +178,7 @@ class MOBananas(MOOptimizer):
         return self.space.to_unit(self.space.from_unit(u))
 
     # ------------------------------------------------------------------ ask / tell
-    def ask(self, key: int) -> MOSuggestion | None:
+    def ask(self, key: int) -> Suggestion | None:
         if not self.queue and self.waiting == 0:
             self._start_bracket()
         if not self.queue:
@@ -186,7 +186,7 @@ class MOBananas(MOOptimizer):
         u, rung = self.queue.popleft()
         self.asked[key] = (u, rung)
         self.waiting += 1
-        return MOSuggestion(config=self.space.from_unit(u), epochs=self.rungs[rung], meta={"rung": rung})
+        return Suggestion(config=self.space.from_unit(u), epochs=self.rungs[rung], meta={"rung": rung})
 
     def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
         u, rung = self.asked.pop(key)

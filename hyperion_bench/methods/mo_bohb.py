@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 
 from hyperion_bench.methods._hyperband import Hyperband
-from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
 from hyperion_bench.methods._mo_select import greedy_split
 from hyperion_bench.methods._parzen import CategoricalParzen, NumericParzen, best_of_candidates
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 
 
-class MOBOHB(MOOptimizer):
+class MOBOHB(Optimizer):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         s = self.settings
@@ -46,12 +46,12 @@ class MOBOHB(MOOptimizer):
         self.n_model_based = 0
 
     # ---- ask / tell
-    def ask(self, key: int) -> MOSuggestion | None:
+    def ask(self, key: int) -> Suggestion | None:
         job = self.hyperband.ask(key)
         if job is None:
             return None
         config, epochs = job
-        return MOSuggestion(dict(config), epochs=epochs)
+        return Suggestion(dict(config), epochs=epochs)
 
     def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
         entry = self.hyperband.by_key.get(key)

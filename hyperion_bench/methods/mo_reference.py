@@ -18,7 +18,7 @@ Why adapters, and what they fix:
   unrelated point's index. :class:`RankPriority` returns the ranks (the inverse permutation); the
   setting ``fix_priority = false`` (baselines/*.toml) runs the library's behaviour unchanged.
 - **MO regularized evolution** is a Syne Tune searcher (suggest / on_trial_complete), driven here as an
-  :class:`~._mo_base.MOOptimizer`. Its ``sample_random_config`` ignores its random state (same
+  :class:`~.optimizer.Optimizer`. Its ``sample_random_config`` ignores its random state (same
   global-generator problem), so the initial population is drawn by us, seeded, and handed over as
   ``points_to_evaluate``; mutations use the searcher's own seeded state.
 """
@@ -33,7 +33,7 @@ from syne_tune.optimizer.scheduler import TrialScheduler, TrialSuggestion
 from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import NonDominatedPriority
 
 from hyperion_bench.history import jsonable
-from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 from hyperion_bench.protocol import EPOCHS_KEY
 from hyperion_bench.suites import Suite
 
@@ -106,7 +106,7 @@ class MOASHAScheduler(TrialScheduler):
                 "grace_period": self.suite.min_epochs}
 
 
-class MORegularizedEvolution(MOOptimizer):
+class MORegularizedEvolution(Optimizer):
     def __init__(self, **kwargs: Any):
         from syne_tune.optimizer.schedulers.multiobjective import MultiObjectiveRegularizedEvolution
 
@@ -119,10 +119,10 @@ class MORegularizedEvolution(MOOptimizer):
             multiobjective_priority=priority(self.settings))
         self.configs: dict[int, dict[str, Any]] = {}
 
-    def ask(self, key: int) -> MOSuggestion | None:
+    def ask(self, key: int) -> Suggestion | None:
         config = self.space.clean(self.searcher.suggest())
         self.configs[key] = config
-        return MOSuggestion(config, epochs=None)
+        return Suggestion(config, epochs=None)
 
     def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
         config = self.configs.pop(key)

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 from hyperion_bench.metrics import pareto_mask
 
 DEFAULTS: dict[str, Any] = {
@@ -61,7 +61,7 @@ def init_points(n_init: int, max_trials: int | None) -> int:
     return max(1, min(n_init, max_trials, max(2, max_trials // 3)))
 
 
-class MSEHVI(MOOptimizer):
+class MSEHVI(Optimizer):
     def __init__(self, space: Any, n_objectives: int, seed: int, min_epochs: int, max_epochs: int,
                  settings: dict[str, Any], context: Any):
         super().__init__(space, n_objectives, seed, min_epochs, max_epochs, settings, context)
@@ -90,7 +90,7 @@ class MSEHVI(MOOptimizer):
         self._hyper: tuple[dict, dict] | None = None  # the last GP fit's kernel and noise hyperparameters
 
     # ------------------------------------------------------------------ ask / tell
-    def ask(self, key: int) -> MOSuggestion | None:
+    def ask(self, key: int) -> Suggestion | None:
         started = time.perf_counter()
         if self.n_asked < self.n_init:
             u = self.design[self.n_asked]
@@ -103,7 +103,7 @@ class MSEHVI(MOOptimizer):
         config = self.space.from_unit(u)
         self.X[key] = self.space.to_unit(config)
         self.n_asked += 1
-        return MOSuggestion(config=config, epochs=self.max_epochs)
+        return Suggestion(config=config, epochs=self.max_epochs)
 
     def tell(self, key: int, objectives: np.ndarray | None, result: dict[str, Any]) -> None:
         if objectives is None or not np.all(np.isfinite(objectives)):

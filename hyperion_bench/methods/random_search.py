@@ -13,20 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from hyperion_bench.methods._ask_tell import AskTellScheduler
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 
 
-class RandomSearchScheduler(AskTellScheduler):
+class RandomSearch(Optimizer):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.domains = self.space.to_syne_tune()
         self.random_state = np.random.RandomState(self.seed % 2**32)
 
-    def ask(self, key: int) -> dict[str, Any]:
-        return {name: domain.sample(random_state=self.random_state) for name, domain in self.domains.items()}
+    def ask(self, key: int) -> Suggestion:
+        return Suggestion({name: d.sample(random_state=self.random_state) for name, d in self.domains.items()})
 
-    def tell(self, key: int, value: float | None) -> None:
+    def tell(self, key: int, values: np.ndarray | None, result: dict[str, Any]) -> None:
         pass  # random search learns nothing
 
-    def observe(self, config: dict[str, Any], value: float | None) -> None:
+    def observe(self, config: dict[str, Any], values: np.ndarray | None) -> None:
         pass

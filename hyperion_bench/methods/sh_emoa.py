@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from hyperion_bench.methods._hyperband import hb_budgets
-from hyperion_bench.methods._mo_base import MOOptimizer, MOSuggestion
 from hyperion_bench.methods._mo_select import sort_best_first, worst_index
+from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Individual:
     objectives: np.ndarray
 
 
-class SHEMOA(MOOptimizer):
+class SHEMOA(Optimizer):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         s = self.settings
@@ -67,7 +67,7 @@ class SHEMOA(MOOptimizer):
     def _stage_pending(self) -> bool:
         return any(st == self.stage for _, _, st in self.pending.values())
 
-    def ask(self, key: int) -> MOSuggestion | None:
+    def ask(self, key: int) -> Suggestion | None:
         last = self.stage == len(self.budgets) - 1
         if not last and self.asked_in_stage >= self.stage_evals[self.stage] and not self.queue:
             if self._stage_pending():
@@ -83,7 +83,7 @@ class SHEMOA(MOOptimizer):
             config, kind = self._child(), "child"
         self.asked_in_stage += 1
         self.pending[key] = (kind, config, self.stage)
-        return MOSuggestion(dict(config), epochs=self.budget)
+        return Suggestion(dict(config), epochs=self.budget)
 
     def _next_stage(self) -> None:
         self.stage += 1

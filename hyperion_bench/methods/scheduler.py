@@ -1,10 +1,10 @@
-"""The bookkeeping every scheduler of the harness shares, once: suggestion keys, trial ids, outstanding
-results, exact trial counts, failures told once.
+"""ONE Syne Tune scheduler that runs any :class:`~hyperion_bench.methods.optimizer.Optimizer`, single- or
+multi-objective: the bookkeeping every method shares, written once.
 
-Why: the single-objective base (:class:`~._ask_tell.AskTellScheduler`) and the multi-objective one
-(:class:`~._mo_base.MOScheduler`) kept the same state and the same Syne Tune callbacks twice. Both now
-say only what differs: how a suggestion is made (``suggest``) and what a finished trial tells the
-optimiser (``_told``).
+Why: the methods are decision procedures behind the optimiser protocol; what a Syne Tune scheduler adds
+(suggestion keys, trial ids, outstanding results, exact trial counts, failures told once, waiting,
+history) is the same for all of them. Until issue 19 it was kept twice, by a single-objective and a
+multi-objective base.
 
 - Suggestions are numbered 0, 1, 2, ... (*keys*) in the order they were made; the Tuner calls
   ``on_trial_add`` right after each ``suggest``, which maps its trial id to the key, so several pending
@@ -12,42 +12,59 @@ optimiser (``_told``).
 - After ``max_trials`` suggestions nothing more is suggested (Syne Tune's ``max_num_trials_started=N``
   would start N+1).
 - A trial ends exactly once: a completion, or an error (told as a failure); a second or unknown one is
-  logged and ignored.
+  logged and ignored. A completion whose objectives are missing or not finite is told as a failure.
+- The objectives are ``metrics`` (the suite's weighted sum, or its Pareto metrics), all minimised; only a
+  trial's final report counts (no scheduler of ours stops a trial).
+- **Multi-fidelity without STOP**: every evaluation, including each rung of successive halving, is a new
+  trial trained from scratch for ``Suggestion.epochs`` epochs (passed as ``hb_epochs``), as the
+  bag-of-baselines authors' HpBandSter-based code does. A scheduler never stops a trial, so Syne Tune's
+  trap (a trial it stops never reaches ``on_trial_complete``) cannot lose a result. Each trial's epochs
+  appear in ``trials.csv`` as ``budget_epochs``; ``Suggestion.meta`` values travel as ``hb_<key>``.
 - The harness's pass-through constants are merged into each config after the optimiser has spoken, so
   no optimiser ever sees them, and none may shadow a searched parameter.
-- Every metric is minimised; only a trial's final report counts (no scheduler of ours stops a trial).
-- With a history log attached (:meth:`KeyedScheduler.attach_history`, the runner does it), every ask and
-  tell is appended to ``history.jsonl``, and :meth:`KeyedScheduler.replay` brings a fresh scheduler back
-  to where an interrupted one was (:mod:`hyperion_bench.history`); the suggestions that were still
-  running are handed out again first, under their old keys.
+- **Waiting**: ``ask`` may return None while results are outstanding; ``ready_to_suggest`` tells the
+  harness's Tuner to sleep and ask again (Syne Tune would otherwise read None as "exhausted"). ``ask``
+  is then called again with the same key.
+- With a history log attached (:meth:`OptimizerScheduler.attach_history`, the runner does it), every ask
+  and tell is appended to ``history.jsonl``, and :meth:`OptimizerScheduler.replay` brings a fresh
+  scheduler back to where an interrupted one was (:mod:`hyperion_bench.history`); the suggestions that
+  were still running are handed out again first, under their old keys.
 """
 
 from __future__ import annotations
 
 import logging
-from abc import abstractmethod
 from typing import Any
 
 from syne_tune.backend.trial_status import Trial
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 
-from hyperion_bench.history import CannotReplay, HistoryLog, same_config
-from hyperion_bench.protocol import final_value
+from hyperion_bench.history import CannotReplay, HistoryLog, jsonable, same_config
+from hyperion_bench.methods.optimizer import Context, Optimizer, Suggestion, objective_vector
+from hyperion_bench.protocol import EPOCHS_KEY, PREFIX, key
+from hyperion_bench.suites import Suite
 
-__all__ = ["CannotReplay", "KeyedScheduler", "final_value"]
+__all__ = ["CannotReplay", "OptimizerScheduler"]
 
 logger = logging.getLogger(__name__)
 
 
-class KeyedScheduler(TrialScheduler):
-    def __init__(self, *, seed: int, max_trials: int | None, constants: dict[str, Any], searched: list[str]):
+class OptimizerScheduler(TrialScheduler):
+    """Runs ``optimizer`` minimising ``metrics`` (see the module docstring)."""
+
+    def __init__(self, optimizer: Optimizer, *, metrics: list[str], seed: int, max_trials: int | None,
+                 constants: dict[str, Any], settings: dict[str, Any] | None = None):
         super().__init__(random_seed=seed)
-        shadowed = sorted(set(constants) & set(searched))
+        assert len(metrics) == optimizer.n_objectives, (metrics, optimizer.n_objectives)
+        shadowed = sorted(set(constants) & set(optimizer.space.names))
         assert not shadowed, f"constants would overwrite searched parameters: {shadowed}"
         assert max_trials is None or max_trials >= 0, max_trials
+        self.optimizer, self.space, self.names = optimizer, optimizer.space, list(metrics)
         self.seed, self.max_trials, self.constants = seed, max_trials, dict(constants)
+        self.settings = dict(optimizer.settings if settings is None else settings)
         self.n_suggested = 0
         self.n_failed = 0
+        self._next: Suggestion | None = None  # asked ahead by ready_to_suggest
         self._unadded: int | None = None  # the key suggested last, until the Tuner adds its trial
         self._keys: dict[int, int] = {}  # Syne Tune trial id -> our key
         self._pending: set[int] = set()  # keys suggested and not yet told
@@ -57,15 +74,62 @@ class KeyedScheduler(TrialScheduler):
         self._trial_offset = 0  # trial ids of this segment start here (ids of earlier segments come before)
         self._rerunning: int | None = None
 
-    @abstractmethod
+    @classmethod
+    def for_suite(cls, optimizer_cls: type[Optimizer], *, suite: Suite, seed: int, max_trials: int | None,
+                  constants: dict[str, Any], settings: dict[str, Any], context: Context | None = None,
+                  multi_objective: bool = True) -> OptimizerScheduler:
+        """A multi-objective method (``optimizer_cls`` with the suite's Pareto metrics and ``settings``) or,
+        with ``multi_objective=False``, a single-objective one (the weighted sum, ``settings`` as its
+        options), on ``suite``."""
+        if multi_objective:
+            names = list(suite.objectives.pareto)
+            if context is None:
+                context = Context.for_suite(suite, max_trials, constants.get(key("data_dir")) or None,
+                                            wallclock_s=constants.get(key("wallclock_s")) or None,
+                                            folder=constants.get(key("folder")) or None)
+            optimizer = optimizer_cls(space=suite.space, n_objectives=len(names), seed=seed,
+                                      min_epochs=suite.min_epochs, max_epochs=suite.max_epochs, settings=settings,
+                                      context=context)
+        else:
+            names = ["weighted_sum"]
+            if context is None:
+                context = Context(max_trials=max_trials, suite=suite,
+                                  wallclock_s=constants.get(key("wallclock_s")) or None,
+                                  folder=constants.get(key("folder")) or None)
+            optimizer = optimizer_cls(space=suite.space, seed=seed, settings=settings, context=context)
+        return cls(optimizer, metrics=names, seed=seed, max_trials=max_trials, constants=constants)
+
     def _next_config(self) -> dict[str, Any] | None:
         """The config of suggestion ``self.n_suggested`` (searched values and per-trial ``hb_`` meta, no
         run constants), or None when there is nothing to suggest."""
+        suggestion, self._next = self._next, None
+        if suggestion is None:
+            suggestion = self.optimizer.ask(self.n_suggested)
+        if suggestion is None:
+            return None
+        config = self.optimizer.finalise(suggestion.config)
+        extra = {f"{PREFIX}{k}": v for k, v in suggestion.meta.items()}
+        if suggestion.epochs is not None:
+            epochs = int(suggestion.epochs)
+            assert self.optimizer.min_epochs <= epochs <= self.optimizer.max_epochs, epochs
+            extra[EPOCHS_KEY] = epochs
+        clash = sorted(set(extra) & set(self.constants))
+        assert not clash, f"suggestion meta would overwrite harness constants: {clash}"
+        return {**config, **extra}
 
-    @abstractmethod
     def _told(self, key: int, result: dict[str, Any] | None) -> bool:
         """Tell the optimiser how suggestion ``key`` ended: its final report, or None for an error.
         Returns whether the trial counts as failed."""
+        values = None if result is None else objective_vector(result, self.names)
+        self.optimizer.tell(key, values, dict(result or {}))
+        return values is None
+
+    # ---- the harness's Tuner asks this before suggest (tuner.HarnessTuner)
+    def ready_to_suggest(self) -> bool:
+        if self._rerun or self._exhausted() or self._next is not None:
+            return True
+        self._next = self.optimizer.ask(self.n_suggested)
+        return self._next is not None or not self._pending
 
     def _exhausted(self) -> bool:
         return self.max_trials is not None and self.n_suggested >= self.max_trials
@@ -129,7 +193,7 @@ class KeyedScheduler(TrialScheduler):
 
     def _cannot_replay(self) -> str:
         """Why this method cannot be replayed at all ("" = it can)."""
-        return ""
+        return self.optimizer.cannot_replay
 
     def close_history(self) -> None:
         if self._history is not None:
@@ -171,6 +235,9 @@ class KeyedScheduler(TrialScheduler):
         self._rerun = sorted(self._pending)
         return list(self._rerun)
 
+    def metric_names(self) -> list[str]:
+        return list(self.names)
+
     def metric_mode(self) -> str:
         return "min"
 
@@ -179,4 +246,6 @@ class KeyedScheduler(TrialScheduler):
         which holds library objects). ``metric_names`` and ``metric_mode`` are what Syne Tune's
         ``load_experiment(...).best_config()`` reads back."""
         return {"scheduler_name": type(self).__name__, "metric_names": self.metric_names(),
-                "metric_mode": self.metric_mode(), "seed": self.seed, "max_trials": self.max_trials}
+                "metric_mode": self.metric_mode(), "seed": self.seed, "max_trials": self.max_trials,
+                "optimizer": type(self.optimizer).__name__, "metrics": self.names,
+                "settings": jsonable(self.settings), "optimizer_state": jsonable(self.optimizer.metadata())}

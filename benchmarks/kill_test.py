@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @dataclass
 class Outcome:
     kills: int = 0
-    finished_early: int = 0  # rounds whose run ended before its kill came
+    finished_early: int = 0  # 1 when the run finished before the last kill could come
     rows_before_kills: int = 0  # finished rows seen right after the kills (summed over kills)
     lost: list[str] = field(default_factory=list)  # rows seen after a kill and missing or changed at the end
     reruns: int = 0  # trials the resumes said they run again
@@ -96,13 +96,16 @@ def _group_gone(pgid: int, timeout_s: float) -> bool:
 
 def kill_test(command: list[str], out: Path, kills: int, max_trials: int, n_runs: int, min_delay_s: float,
               max_delay_s: float, seed: int = 0, log=print) -> Outcome:
-    """Kill ``command`` (a ``run`` argument list without ``--out``) ``kills`` times, then let it finish."""
+    """Kill ``command`` (a ``run`` argument list without ``--out``) ``kills`` times (fewer when it finishes
+    first: ``finished_early``), then let it finish."""
     rng = random.Random(seed)
     outcome, seen = Outcome(), {}
     args = [sys.executable, "-m", "hyperion_bench", *command, "--out", str(out), "--quiet"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     started_at = time.time()
-    for round_ in range(1, kills + 1):
+    round_ = 0
+    while outcome.kills < kills:  # until the run has been killed ``kills`` times, or has finished
+        round_ += 1
         delay = rng.uniform(min_delay_s, max_delay_s)
         proc = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
@@ -114,7 +117,10 @@ def kill_test(command: list[str], out: Path, kills: int, max_trials: int, n_runs
             proc.wait(timeout=delay)
             outcome.finished_early += 1
             pump.join()
-            log(f"round {round_}: the run ended before its kill at {delay:.1f} s")
+            log(f"round {round_}: the run ended before its kill at {delay:.1f} s (exit {proc.returncode})")
+            for match in RESUMING.finditer("".join(lines)):
+                outcome.reruns += int(match.group(5))
+            break  # finished: there is nothing left to kill
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)  # the driver alone: its workers must follow on their own
             proc.wait()
@@ -176,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-trials", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--min-delay", type=float, default=5.0,
+    parser.add_argument("--min-delay", type=float, default=3.0,
                         help="earliest kill, seconds after the run starts its trials")
-    parser.add_argument("--max-delay", type=float, default=60.0, help="latest kill, seconds after that")
+    parser.add_argument("--max-delay", type=float, default=30.0, help="latest kill, seconds after that")
     parser.add_argument("--seed", type=int, default=0, help="of the kill moments")
     parser.add_argument("--out", default="/tmp/hb-kill-test")
     a = parser.parse_args(argv)

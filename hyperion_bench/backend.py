@@ -24,13 +24,13 @@ from hyperion_bench.worker import EXIT_CODE_FILE, PARENT_ENV
 
 
 class _Worker:
-    def __init__(self, env: dict[str, str] | None = None):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hyperion_bench.worker"],
-            stdin=subprocess.PIPE,
-            text=True,
-            env={**(os.environ if env is None else env), PARENT_ENV: str(os.getpid())},  # see worker.die_with_parent
-        )
+    def __init__(self, env: dict[str, str] | None = None, gpus: tuple[str, ...] | None = None):
+        env = {**(os.environ if env is None else env), PARENT_ENV: str(os.getpid())}  # see worker.die_with_parent
+        if gpus is not None:  # its slot (placement.GpuPlan): the only GPUs its trials can see
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+        self.gpus = gpus
+        self.proc = subprocess.Popen([sys.executable, "-m", "hyperion_bench.worker"], stdin=subprocess.PIPE,
+                                     text=True, env=env)
         self.job: _Job | None = None
 
     @property
@@ -79,19 +79,34 @@ class _Job:
 
 class WorkerPool:
     """Persistent workers, shared by the Tuners of one experiment (every method and seed), so the
-    interpreter, CUDA context and dataset are paid for once per worker, not once per Tuner."""
+    interpreter, CUDA context and dataset are paid for once per worker, not once per Tuner.
 
-    def __init__(self, env: dict[str, str] | None = None):
+    With GPU ``slots`` (:meth:`hyperion_bench.placement.GpuPlan.slots`) each worker is started on a slot
+    no live worker holds, and a worker that dies gives its slot to its replacement."""
+
+    def __init__(self, env: dict[str, str] | None = None, slots: list[tuple[str, ...]] | None = None):
         self.env = env
+        self.slots = slots
         self.workers: list[_Worker] = []
 
     def idle_worker(self) -> _Worker:
         self.workers = [w for w in self.workers if w.alive]
         worker = next((w for w in self.workers if w.idle), None)
         if worker is None:
-            worker = _Worker(self.env)
+            worker = _Worker(self.env, self._free_slot())
             self.workers.append(worker)
         return worker
+
+    def _free_slot(self) -> tuple[str, ...] | None:
+        if self.slots is None:
+            return None
+        held = [w.gpus for w in self.workers]
+        for slot in self.slots:
+            if slot in held:
+                held.remove(slot)  # a shared GPU appears once per share
+            else:
+                return slot
+        raise RuntimeError(f"more busy workers than GPU slots ({len(self.slots)})")  # placement checks --workers
 
     def shutdown(self) -> None:
         """Let idle workers exit; kill busy ones (their Tuner has already stopped their trials)."""
@@ -123,6 +138,12 @@ class WarmWorkerBackend(LocalBackend):
         self.trial_subprocess[trial_id] = job
         worker.submit(job, config_file)
         self._busy_trial_id_candidates.add(trial_id)
+
+    def placement(self, trial_id: int) -> str:
+        """The GPUs (``CUDA_VISIBLE_DEVICES``) trial ``trial_id`` ran on; "" without a GPU plan."""
+        job = self.trial_subprocess.get(trial_id)
+        gpus = getattr(getattr(job, "worker", None), "gpus", None)
+        return ",".join(gpus) if gpus else ""
 
     def stdout(self, trial_id: int) -> list[str]:
         """The trial's complete ``std.out`` lines. Syne Tune reads the file while the worker writes it, and

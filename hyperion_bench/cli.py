@@ -36,12 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma-separated (default {DEFAULT_METHODS})")
     run.add_argument("--budget", help="wall-clock budget per (method, seed), e.g. 90s, 5m, 2h")
     run.add_argument("--max-trials", type=int, help="trial budget per (method, seed)")
-    run.add_argument("--seeds", type=int, default=1, help="number of seeds: 0..N-1 (default 1)")
+    run.add_argument("--seeds", default="1", help="a count N (seeds 0..N-1, default 1) or a range A-B (e.g. 5-9)")
+    run.add_argument("--seed-start", type=int, default=0, help="with a count: seeds start here (default 0)")
+    run.add_argument("--shard", metavar="I/N", help="run only part I (0..N-1) of N equal parts of the "
+                     "(method, seed) runs: one part per machine or Slurm array task")
     run.add_argument("--workers", type=int, default=1, help="concurrent trials (default 1)")
     run.add_argument("--out", default="runs", help="results folder (default runs/); rerunning resumes")
     run.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--gpus", help="GPUs the workers may use, e.g. 0,1,2,3 (default: every visible GPU)")
+    run.add_argument("--gpus-per-trial", type=float, help="each trial's GPUs: 1, 2, ... or a share 0.5, 0.25, "
+                     "... (default: 1 when there are as many GPUs as workers, else the share that fits)")
     run.add_argument("--quiet", action="store_true", help="no progress line per finished trial on stderr")
     run.add_argument("--outer", default="tpe", choices=outer_kinds(),
                      help="Hyperion's outer optimiser (default tpe)")
@@ -49,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a meta-parameter of baselines/METHOD.toml (repeatable)")
 
     rep = sub.add_parser("report", help="summary table (and plots) of a results folder")
-    rep.add_argument("dir")
+    rep.add_argument("dir", nargs="+", help="result folders; several (e.g. one per machine or shard) are merged")
     rep.add_argument("--format", default="md", choices=["md", "csv", "latex"])
     rep.add_argument("--plots", action="store_true",
                      help="also write DIR/report/: the table as md, csv and latex, the statistics, PNG + PDF figures")
@@ -84,6 +90,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hyperion_bench.baselines import parse_cli_options
+    from hyperion_bench.placement import parse_seeds, parse_shard
     from hyperion_bench.report import load_trials, render, summary_table
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment
     from hyperion_bench.suites import load_suite, parse_duration
@@ -92,8 +99,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise UserError("--methods: give at least one method")
-    if args.seeds < 1:
-        raise UserError(f"--seeds must be at least 1, got {args.seeds}")
     wallclock = parse_duration(args.budget, "--budget") if args.budget is not None else None
     if wallclock is None and args.max_trials is None:
         wallclock, max_trials = suite.wallclock_s, suite.max_trials
@@ -103,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         suite=suite,
         methods=methods,
         budget=Budget(wallclock_s=wallclock, max_trials=max_trials),
-        seeds=list(range(args.seeds)),
+        seeds=parse_seeds(args.seeds, args.seed_start),
         workers=args.workers,
         out=Path(args.out),
         device=args.device,
@@ -113,6 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         outer=args.outer,
         method_options=parse_cli_options(args.method_option),
         quiet=args.quiet,
+        gpus=args.gpus,
+        gpus_per_trial=args.gpus_per_trial,
+        shard=parse_shard(args.shard),
     )
     run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))
@@ -122,13 +130,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from hyperion_bench.report import load_trials, render, summary_table
 
-    trials = load_trials(Path(args.dir))
+    trials = load_trials(*[Path(d) for d in args.dir])
     table = summary_table(trials)
     sys.stdout.write(render(table, args.format))
     if args.plots:
         from hyperion_bench.publish import write_report
 
-        folder = Path(args.dir) / "report"
+        folder = Path(args.dir[0]) / "report"
         paths = write_report(trials, folder, args.reference)
         print(f"wrote {len(paths)} files to {folder}/ (summary, paper table, tests, figures)", file=sys.stderr)
     elif args.reference:

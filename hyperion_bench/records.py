@@ -39,7 +39,7 @@ EPOCHS_FILE = "epochs.jsonl"
 CSV_EVERY_S = 2.0  # the runner's trials.csv interval
 FSYNC_EVERY_S = 1.0
 CONFIG_PREFIX = "config_"
-ROW_COLUMNS = ("trial_id", "status", "start_time", "end_time", "start_s", "end_s", "error", "budget_epochs")
+ROW_COLUMNS = ("trial_id", "status", "start_time", "end_time", "start_s", "end_s", "error", "gpus", "budget_epochs")
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
@@ -138,6 +138,8 @@ class TrialRecorder(TunerCallback):
         value = metrics.get("weighted_sum")
         if status == "completed" and (value is None or not math.isfinite(float(value))):
             status, error = "failed", error or "non-finite weighted_sum"
+        placement = getattr(getattr(self.tuner, "trial_backend", None), "placement", None)
+        gpus = placement(trial_id) if placement is not None else ""  # the worker's GPU slot (placement.py)
         self.rows[row_id] = {
             "trial_id": row_id,
             "status": status,
@@ -146,6 +148,7 @@ class TrialRecorder(TunerCallback):
             "start_s": round(start - self.t0, 3),
             "end_s": round(now - self.t0, 3),
             "error": error,
+            **({"gpus": gpus} if gpus else {}),
             **{f"{CONFIG_PREFIX}{k}": v for k, v in params.items()},
             **budget,
             **metrics,

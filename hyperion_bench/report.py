@@ -37,9 +37,29 @@ HIGHER_IS_BETTER = ("hypervolume_mean", "test_hypervolume_mean")
 TEST_COUNTERPART = {"val_error": "test_error", "val_loss": "test_loss"}
 
 
-def load_trials(root: Path) -> pd.DataFrame:
-    """All trial rows under ``root`` with suite, method, seed and run-level columns added."""
-    root = Path(root)
+def load_trials(*roots: Path) -> pd.DataFrame:
+    """All trial rows under ``roots`` with suite, method, seed and run-level columns added. Several roots
+    (result folders copied from several machines or shards) are merged; a (suite, method, seed) found in
+    more than one is said on stderr, and the first root's copy is the one kept."""
+    frames: list[pd.DataFrame] = []
+    seen: dict[tuple[str, str, int], Path] = {}
+    for root in roots:
+        for frame in _root_frames(Path(root)):
+            run = (frame["suite"].iloc[0], frame["method"].iloc[0], int(frame["seed"].iloc[0]))
+            if run in seen:
+                print(f"warning: {run[0]}/{run[1]}/seed-{run[2]} is in {seen[run]} and in {root}; "
+                      f"the report keeps the one in {seen[run]}", file=sys.stderr)
+                continue
+            seen[run] = Path(root)
+            frames.append(frame)
+    if not frames:
+        where = ", ".join(str(r) for r in roots)
+        raise UserError(f"report: no {TRIALS_FILE} under {where} (expected <suite>/<method>/seed-<k>/{TRIALS_FILE})")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _root_frames(root: Path) -> list[pd.DataFrame]:
+    """One frame per (suite, method, seed) folder under ``root``."""
     if not root.is_dir():
         raise UserError(f"report: {root} is not a directory")
     frames = []
@@ -62,9 +82,7 @@ def load_trials(root: Path) -> pd.DataFrame:
         frame["hardware"] = hardware_text(meta.get("hardware", {}))
         frame["objectives"] = json.dumps(meta.get("objectives", {}), sort_keys=True)
         frames.append(frame)
-    if not frames:
-        raise UserError(f"report: no {TRIALS_FILE} under {root} (expected <suite>/<method>/seed-<k>/{TRIALS_FILE})")
-    return pd.concat(frames, ignore_index=True)
+    return frames
 
 
 def budget_text(budget: dict) -> str:
@@ -80,7 +98,8 @@ def hardware_text(hw: dict) -> str:
     if not hw:
         return "unknown"
     if str(hw.get("device", "")).startswith("cuda"):
-        return f"cuda: {hw.get('gpu', '?')}"
+        share = f", {hw['gpus_per_trial']:g} GPU/trial" if hw.get("gpus_per_trial") else ""
+        return f"cuda: {hw.get('gpu', '?')}{share}"
     total, usable = hw.get("cpu_count", "?"), hw.get("usable_cpus")
     if usable is None or usable == total:
         return f"cpu x{total}"

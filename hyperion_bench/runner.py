@@ -27,6 +27,7 @@ from typing import Any
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.hardware import cpu_model
+from hyperion_bench.placement import GpuPlan, gpu_plan, shard_runs, visible_gpus
 from hyperion_bench.problems import problem_of
 from hyperion_bench.progress import Progress
 from hyperion_bench.protocol import TrialConstants
@@ -74,6 +75,9 @@ class RunSettings:
     # per method: meta-parameter overrides from the command line (--method-option m.key=value)
     method_options: dict[str, dict[str, str]] = field(default_factory=dict)
     quiet: bool = False  # no per-trial progress lines on stderr
+    gpus: str | None = None  # --gpus 0,1,2,3 (None: every visible GPU); placement.py
+    gpus_per_trial: float | None = None  # --gpus-per-trial (None: placement.gpu_plan's default)
+    shard: tuple[int, int] | None = None  # --shard i/n: this command's part of the (method, seed) runs
 
 
 def versions() -> dict[str, str]:
@@ -86,7 +90,8 @@ def versions() -> dict[str, str]:
     return out
 
 
-def hardware(device: str) -> dict[str, Any]:
+def hardware(device: str, plan: GpuPlan | None = None) -> dict[str, Any]:
+    """The machine; on GPUs, the model of each GPU the run may use (``plan``) and each trial's share."""
     import torch
 
     info: dict[str, Any] = {
@@ -99,8 +104,13 @@ def hardware(device: str) -> dict[str, Any]:
         "cuda_available": torch.cuda.is_available(),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["gpu_memory_gb"] = round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
+        visible = visible_gpus()
+        indexes = [visible.index(g) for g in plan.gpus if g in visible] if plan is not None else [0]
+        indexes = indexes or [0]
+        info["gpu"] = "; ".join(sorted({torch.cuda.get_device_name(i) for i in indexes}))
+        info["gpu_memory_gb"] = round(min(torch.cuda.get_device_properties(i).total_memory for i in indexes) / 2**30, 1)
+    if plan is not None:
+        info["gpus"], info["gpus_per_trial"] = list(plan.gpus), plan.per_trial
     return info
 
 
@@ -148,17 +158,22 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     from hyperion_bench.methods import check_method_options
 
     check_method_options(settings.methods, settings.method_options, suite)  # bad overrides: one line, before any run
+    plan = gpu_plan(device, settings.gpus, settings.gpus_per_trial, settings.workers)  # bad GPU asks: one line
+    runs = shard_runs(settings.methods, settings.seeds, settings.shard)
+    if settings.shard is not None:
+        print(f"[hyperion-bench] shard {settings.shard[0]}/{settings.shard[1]}: {len(runs)} (method, seed) runs: "
+              + ", ".join(f"{m}/seed-{s}" for m, s in runs), flush=True)
     problem = problem_of(suite)
     if problem.in_process:  # cheap trials run in this process (inprocess.py): no data, no workers
-        return [run_one(settings, method, seed, device, None) for method in settings.methods for seed in settings.seeds]
+        return [run_one(settings, method, seed, device, None) for method, seed in runs]
     # fail fast (one line, exit 2) on missing data, and warm the dataset cache for the workers
     problem.load_data(settings.data_dir, download=settings.download)
     from hyperion_bench.backend import WorkerPool
 
     threads = threads_per_trial(settings.workers, device)
-    pool = WorkerPool(env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    pool = WorkerPool(env=dict(os.environ, OMP_NUM_THREADS=str(threads)), slots=plan.slots() if plan else None)
     try:
-        return [run_one(settings, method, seed, device, pool) for method in settings.methods for seed in settings.seeds]
+        return [run_one(settings, method, seed, device, pool, plan) for method, seed in runs]
     finally:
         pool.shutdown()
 
@@ -180,7 +195,7 @@ def check_paths(settings: RunSettings) -> None:
         raise UserError(f"--data-dir {data}: exists and is not a folder")
 
 
-def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: Any) -> Path:
+def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: Any, plan: GpuPlan | None = None) -> Path:
     """Run one (method, seed) into its folder, holding the folder's lock (:mod:`hyperion_bench.runlock`)."""
     suite = settings.suite
     folder = settings.out / suite.name / method / f"seed-{seed}"
@@ -192,12 +207,13 @@ def run_one(settings: RunSettings, method: str, seed: int, device: str, pool: An
     if note:
         print(note, flush=True)
     try:
-        return _run_locked(settings, method, seed, device, pool, folder)
+        return _run_locked(settings, method, seed, device, pool, folder, plan)
     finally:
         lock.release()
 
 
-def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool: Any, folder: Path) -> Path:
+def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool: Any, folder: Path,
+                plan: GpuPlan | None = None) -> Path:
     from syne_tune import StoppingCriterion
 
     from hyperion_bench.inprocess import InProcessBackend
@@ -245,7 +261,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         "command": settings.command,
         "started": datetime.now().isoformat(timespec="seconds"),
         "versions": versions(),
-        "hardware": hardware(device),
+        "hardware": hardware(device, plan),
         "metric": metric_names[0] if len(metric_names) == 1 else metric_names,
         "objectives": asdict(suite.objectives),
         "method_settings": scheduler.metadata().get("settings", {}) or own_settings(method, settings),

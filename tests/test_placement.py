@@ -9,6 +9,7 @@ import io
 import json
 import os
 import signal
+import time
 
 import pandas as pd
 import pytest
@@ -56,6 +57,11 @@ def test_more_workers_than_slots_is_refused_and_the_default_share_fits_the_worke
 
 
 def _environ(pid: int) -> dict[str, str]:
+    """The environment a process started with; waits for its exec (before it, /proc shows the parent's)."""
+    deadline = time.time() + 30
+    while b"hyperion_bench.worker" not in open(f"/proc/{pid}/cmdline", "rb").read():
+        assert time.time() < deadline, f"process {pid} did not exec"
+        time.sleep(0.01)
     raw = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
 

@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="dataset root (default: $HYPERION_DATA_DIR)")
     run.add_argument("--download", action="store_true", help="let torchvision download missing data")
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--backend", default="local", choices=["local", "ray"],
+                     help="local (default), or ray: every (method, seed) run a Ray task (docs/cli.md)")
+    run.add_argument("--address", help="with --backend ray: HOST:PORT of a Ray cluster's head (default: start "
+                     "a local instance)")
     run.add_argument("--gpus", help="GPUs the workers may use, e.g. 0,1,2,3 (default: every visible GPU)")
     run.add_argument("--gpus-per-trial", type=float, help="each trial's GPUs: 1, 2, ... or a share 0.5, 0.25, "
                      "... (default: 1 when there are as many GPUs as workers, else the share that fits)")
@@ -121,7 +125,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         gpus=args.gpus,
         gpus_per_trial=args.gpus_per_trial,
         shard=parse_shard(args.shard),
+        backend=args.backend,
+        address=args.address,
     )
+    if args.address and args.backend != "ray":
+        raise UserError("--address goes with --backend ray")
     run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))
     return 0

@@ -19,6 +19,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import metadata as importlib_metadata
@@ -78,6 +79,12 @@ class RunSettings:
     gpus: str | None = None  # --gpus 0,1,2,3 (None: every visible GPU); placement.py
     gpus_per_trial: float | None = None  # --gpus-per-trial (None: placement.gpu_plan's default)
     shard: tuple[int, int] | None = None  # --shard i/n: this command's part of the (method, seed) runs
+    backend: str = "local"  # "ray": every (method, seed) run as a Ray task (ray_engine.py)
+    cpus: int | None = None  # the CPU cores this run may use (None: this process's; a Ray task: what it declared)
+    address: str | None = None  # --address of a Ray cluster (None: a local instance)
+    # called with a (method, seed)'s folder when it starts, after each finished trial and at its end: the
+    # Ray engine copies the folder back to the driver with it
+    on_progress: Callable[[Path], None] | None = None
 
 
 def versions() -> dict[str, str]:
@@ -132,11 +139,12 @@ def usable_cpus() -> int:
     return max(cpus, 1)
 
 
-def threads_per_trial(workers: int, device: str) -> int:
-    """Share the usable CPU cores between concurrent trials (GPU trials need only one host thread)."""
+def threads_per_trial(workers: int, device: str, cpus: int | None = None) -> int:
+    """Share the usable CPU cores (or ``cpus``, what a Ray task declared) between concurrent trials (GPU
+    trials need only one host thread)."""
     if device.startswith("cuda"):
         return 1
-    return max(1, usable_cpus() // workers)
+    return max(1, (cpus or usable_cpus()) // workers)
 
 
 def run_experiment(settings: RunSettings) -> list[Path]:
@@ -151,18 +159,22 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     if settings.workers < 1:
         raise UserError(f"--workers must be at least 1, got {settings.workers}")
     check_paths(settings)
-    device = str(resolve_device(settings.device))
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto")
     suite = settings.suite
     from hyperion_bench.methods import check_method_options
 
     check_method_options(settings.methods, settings.method_options, suite)  # bad overrides: one line, before any run
-    plan = gpu_plan(device, settings.gpus, settings.gpus_per_trial, settings.workers)  # bad GPU asks: one line
     runs = shard_runs(settings.methods, settings.seeds, settings.shard)
     if settings.shard is not None:
         print(f"[hyperion-bench] shard {settings.shard[0]}/{settings.shard[1]}: {len(runs)} (method, seed) runs: "
               + ", ".join(f"{m}/seed-{s}" for m, s in runs), flush=True)
+    if settings.backend == "ray":  # each run a Ray task; its node resolves the device, GPUs and data
+        from hyperion_bench.ray_engine import run_on_ray
+
+        return run_on_ray(settings, runs)
+    device = str(resolve_device(settings.device))
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto")
+    plan = gpu_plan(device, settings.gpus, settings.gpus_per_trial, settings.workers)  # bad GPU asks: one line
     problem = problem_of(suite)
     if problem.in_process:  # cheap trials run in this process (inprocess.py): no data, no workers
         return [run_one(settings, method, seed, device, None) for method, seed in runs]
@@ -170,7 +182,7 @@ def run_experiment(settings: RunSettings) -> list[Path]:
     problem.load_data(settings.data_dir, download=settings.download)
     from hyperion_bench.backend import WorkerPool
 
-    threads = threads_per_trial(settings.workers, device)
+    threads = threads_per_trial(settings.workers, device, settings.cpus)
     pool = WorkerPool(env=dict(os.environ, OMP_NUM_THREADS=str(threads)), slots=plan.slots() if plan else None)
     try:
         return [run_one(settings, method, seed, device, pool, plan) for method, seed in runs]
@@ -248,7 +260,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         _set_aside_syne_tune_folder(folder, len(earlier.segments))
 
     metric_names = scheduler.metric_names()
-    threads = threads_per_trial(settings.workers, device)
+    threads = threads_per_trial(settings.workers, device, settings.cpus)
     meta = {
         "suite": suite.name,
         "suite_file": str(suite.path),
@@ -270,6 +282,8 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         meta["started"] = _earlier_meta(folder).get("started", meta["started"])
     open_segment(meta, earlier)
     write_json_atomic(meta, folder / METADATA_FILE)
+    if settings.on_progress is not None:
+        settings.on_progress(folder)
 
     used_s = earlier.used_s if earlier is not None else 0.0
     offset = earlier.next_trial_id if earlier is not None else 0
@@ -279,6 +293,8 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
     progress = Progress(label, metric_names[0], settings.budget.max_trials, settings.budget.wallclock_s,
                         quiet=settings.quiet, earlier_rows=list(recorder.rows.values()), used_s=used_s)
     recorder.on_row = progress.row
+    if settings.on_progress is not None:
+        recorder.on_row = _and_then(progress.row, settings.on_progress, folder)
     if hasattr(scheduler, "attach_history"):
         from hyperion_bench.history import HISTORY_FILE, HistoryLog
 
@@ -321,10 +337,20 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
                 n_trials=len(statuses), n_failed=statuses.count("failed"))
     write_json_atomic(meta, folder / METADATA_FILE)
     write_json_atomic({"finished": meta["finished"]}, folder / DONE_FILE)
+    if settings.on_progress is not None:
+        settings.on_progress(folder)
     print(f"[hyperion-bench] {label}: {len(statuses)} trials "
           f"({statuses.count('failed')} failed) in {meta['wallclock_used_s']} s", flush=True)
     print(f"[hyperion-bench] {label}: {progress.summary()}", file=sys.stderr, flush=True)
     return folder
+
+
+def _and_then(row_hook: Callable[[dict[str, Any]], None], folder_hook: Callable[[Path], None],
+              folder: Path) -> Callable[[dict[str, Any]], None]:
+    def hook(row: dict[str, Any]) -> None:
+        row_hook(row)
+        folder_hook(folder)
+    return hook
 
 
 def _remaining(settings: RunSettings, earlier: EarlierAttempt | None) -> float:
@@ -342,7 +368,7 @@ def _make_scheduler(settings: RunSettings, method: str, seed: int, device: str, 
         suite=str(settings.suite.path),
         seed=seed,
         device=device,
-        threads=threads_per_trial(settings.workers, device),
+        threads=threads_per_trial(settings.workers, device, settings.cpus),
         data_dir=settings.data_dir or "",
         download=settings.download,
         # when this (method, seed)'s wall-clock budget ends: a one-shot search stops in time (oneshot.py)

@@ -125,12 +125,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         gpus=args.gpus,
         gpus_per_trial=args.gpus_per_trial,
         shard=parse_shard(args.shard),
-        backend=args.backend,
-        address=args.address,
     )
     if args.address and args.backend != "ray":
         raise UserError("--address goes with --backend ray")
-    run_experiment(settings)
+    if args.backend == "ray":  # every (method, seed) a Ray task; each node resolves its device, GPUs and data
+        from hyperion_bench.ray_engine import run_on_ray
+
+        run_on_ray(settings, args.address)
+    else:
+        run_experiment(settings)
     print(render(summary_table(load_trials(Path(args.out) / suite.name), warn=False), "md"))
     return 0
 

@@ -198,8 +198,8 @@ def run_task(payload: dict[str, Any], method: str, seed: int, sink: Any, send: A
         folder.mkdir(parents=True)
         for name, data in fetch(sink, rel).items():  # a retry: what had travelled back
             (folder / name).write_bytes(data)
-        fields = dict(payload["settings"], methods=[method], seeds=[seed], shard=None, backend="local",
-                      out=local / "out", gpus=None, budget=Budget(**payload["settings"]["budget"]),
+        fields = dict(payload["settings"], methods=[method], seeds=[seed], shard=None, out=local / "out",
+                      gpus=None, budget=Budget(**payload["settings"]["budget"]),
                       cpus=payload["cpus"])  # the task's declared CPUs, not the node's
         settings = RunSettings(suite=suite, on_progress=FolderSender(sink, rel, send), **fields)
         run_experiment(settings)
@@ -208,11 +208,15 @@ def run_task(payload: dict[str, Any], method: str, seed: int, sink: Any, send: A
         shutil.rmtree(local, ignore_errors=True)
 
 
-def run_on_ray(settings: Any, runs: list[tuple[str, int]]) -> list[Path]:
-    """Run ``runs`` as Ray tasks (see the module docstring); returns the result folders in ``--out``."""
+def run_on_ray(settings: Any, address: str | None = None) -> list[Path]:
+    """Run the command's (method, seed) runs as Ray tasks on the cluster at ``address`` (None: a local
+    instance; see the module docstring); returns the result folders in ``--out``."""
+    from hyperion_bench.runner import planned_runs
+
+    runs = planned_runs(settings)
     ray = _import_ray()
     cpus, gpus = task_resources(settings)
-    started = _init(ray, settings.address)
+    started = _init(ray, address)
     locks = []
     try:
         _check_resources(ray, cpus, gpus)
@@ -239,7 +243,7 @@ def run_on_ray(settings: Any, runs: list[tuple[str, int]]) -> list[Path]:
         payload = ray.put(_payload(settings, cpus))
         refs = {task.remote(payload, m, s, sink): (m, s) for (m, s) in folders}
         print(f"[hyperion-bench] ray: {len(refs)} runs as tasks of {cpus:g} CPUs and {gpus:g} GPUs each "
-              f"({'local instance' if started else settings.address})", flush=True)
+              f"({'local instance' if started else address or 'this process'})", flush=True)
         failed = []
         for ref, (method, seed) in refs.items():
             try:

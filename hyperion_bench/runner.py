@@ -79,9 +79,7 @@ class RunSettings:
     gpus: str | None = None  # --gpus 0,1,2,3 (None: every visible GPU); placement.py
     gpus_per_trial: float | None = None  # --gpus-per-trial (None: placement.gpu_plan's default)
     shard: tuple[int, int] | None = None  # --shard i/n: this command's part of the (method, seed) runs
-    backend: str = "local"  # "ray": every (method, seed) run as a Ray task (ray_engine.py)
     cpus: int | None = None  # the CPU cores this run may use (None: this process's; a Ray task: what it declared)
-    address: str | None = None  # --address of a Ray cluster (None: a local instance)
     # called with a (method, seed)'s folder when it starts, after each finished trial and at its end: the
     # Ray engine copies the folder back to the driver with it
     on_progress: Callable[[Path], None] | None = None
@@ -147,30 +145,33 @@ def threads_per_trial(workers: int, device: str, cpus: int | None = None) -> int
     return max(1, (cpus or usable_cpus()) // workers)
 
 
-def run_experiment(settings: RunSettings) -> list[Path]:
-    """Run every (method, seed); returns the result folders. Checks the data before starting."""
-    import torch
-
-    from hyperion_bench.evaluate import resolve_device
-    from hyperion_bench.methods import method_info
+def planned_runs(settings: RunSettings) -> list[tuple[str, int]]:
+    """The (method, seed) runs this command does, after the checks every engine shares (one line, exit 2,
+    before anything runs: method names and options, workers, paths); a shard says which it takes."""
+    from hyperion_bench.methods import check_method_options, method_info
 
     for m in settings.methods:
         method_info(m)  # an unknown name: one line, before anything runs
     if settings.workers < 1:
         raise UserError(f"--workers must be at least 1, got {settings.workers}")
     check_paths(settings)
-    suite = settings.suite
-    from hyperion_bench.methods import check_method_options
-
-    check_method_options(settings.methods, settings.method_options, suite)  # bad overrides: one line, before any run
+    check_method_options(settings.methods, settings.method_options, settings.suite)  # bad overrides
     runs = shard_runs(settings.methods, settings.seeds, settings.shard)
     if settings.shard is not None:
         print(f"[hyperion-bench] shard {settings.shard[0]}/{settings.shard[1]}: {len(runs)} (method, seed) runs: "
               + ", ".join(f"{m}/seed-{s}" for m, s in runs), flush=True)
-    if settings.backend == "ray":  # each run a Ray task; its node resolves the device, GPUs and data
-        from hyperion_bench.ray_engine import run_on_ray
+    return runs
 
-        return run_on_ray(settings, runs)
+
+def run_experiment(settings: RunSettings) -> list[Path]:
+    """Run every (method, seed) here; returns the result folders. Checks the data before starting.
+    (``--backend ray``: :func:`hyperion_bench.ray_engine.run_on_ray`, which calls this in each task.)"""
+    import torch
+
+    from hyperion_bench.evaluate import resolve_device
+
+    runs = planned_runs(settings)
+    suite = settings.suite
     device = str(resolve_device(settings.device))
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda asked for, but torch sees no CUDA device here; use --device cpu or auto")

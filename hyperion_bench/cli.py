@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides the study's device")
     study.add_argument("--quiet", action="store_true", help="no progress line per finished trial on stderr")
     study.add_argument("--report-only", action="store_true", help="run nothing; report what the folder holds")
+    study.add_argument("--backend", default="local", choices=["local", "ray"], help="as for run")
+    study.add_argument("--address", help="with --backend ray: HOST:PORT of a Ray cluster's head")
     return parser
 
 
@@ -168,7 +170,10 @@ def cmd_study(args: argparse.Namespace) -> int:
     print(f"[hyperion-bench] study {study.name}: {done}/{total} (suite, method, seed) runs finished in {out}",
           file=sys.stderr)
     if not args.report_only:
-        run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download, quiet=args.quiet)
+        if args.address and args.backend != "ray":
+            raise UserError("--address goes with --backend ray")
+        run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download, quiet=args.quiet,
+                  backend=args.backend, address=args.address)
     trials = load_trials(out)
     wanted = {(p.suite.name, m, s) for p in study.plans for m in p.methods for s in p.seeds}
     keep = [(su, m, s) in wanted for su, m, s in zip(trials["suite"], trials["method"], trials["seed"], strict=True)]

@@ -15,22 +15,26 @@ elsewhere (``MAX_RETRIES``), and the retry starts from what had travelled back, 
 (:mod:`hyperion_bench.resume`) keeps every finished trial. The driver holds each run's lock in
 ``--out`` (:mod:`hyperion_bench.runlock`) while the tasks run, so no second command writes there.
 
-Who may submit work: a Ray cluster runs whatever code it is sent. Ray 2.59 and later use token
-authentication by default on the local instance ``--backend ray`` starts (bound to 127.0.0.1 here); for
-a cluster, start every node with ``RAY_AUTH_MODE=token`` and the same token (docs/cli.md), and keep it
-on a private network.
+Who may submit work: a Ray cluster runs whatever code it is sent. The local instance ``--backend ray``
+starts cannot be bound to this machine alone: Ray turns 127.0.0.1 into the machine's network address
+(``ray._private.services.resolve_ip_for_localhost``) and its servers listen on every interface (seen with
+``ss -ltnp`` under Ray 2.60). What keeps others out is Ray's token authentication, on by default for
+local instances since Ray 2.59 (it says so when it starts); for a cluster, start every node with
+``RAY_AUTH_MODE=token`` and the same token (docs/cli.md), and keep it on a private network.
 
 Each node needs the package installed and the suite's data under ``--data-dir`` (or ``--download``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -133,7 +137,7 @@ def _init(ray: Any, address: str | None) -> bool:
         return False
     quiet = {"include_dashboard": False, "configure_logging": False}  # tasks' progress lines reach the driver
     if address is None:
-        ray.init(_node_ip_address="127.0.0.1", **quiet)
+        ray.init(**quiet)
         return True
     _check_address(address)
     try:
@@ -143,10 +147,10 @@ def _init(ray: Any, address: str | None) -> bool:
     return False
 
 
-def task_resources(settings: Any) -> tuple[float, float]:
-    """(CPUs, GPUs) every run's task declares: the same for every method."""
-    from hyperion_bench.runner import usable_cpus
-
+def task_resources(settings: Any, node_cpus: list[float]) -> tuple[float, float]:
+    """(CPUs, GPUs) every run's task declares: the same for every method. Threads per trial: the most
+    that the smallest node (``node_cpus``: each alive node's CPUs) can give every worker, so that a task
+    fits anywhere and runs alike everywhere (GPU trials: one thread)."""
     gpus = 0.0
     if settings.gpus is not None:
         raise UserError("--gpus names one machine's GPUs; with --backend ray each task gets its GPUs from Ray "
@@ -158,8 +162,8 @@ def task_resources(settings: Any) -> tuple[float, float]:
     elif settings.gpus_per_trial is not None:
         raise UserError("--gpus and --gpus-per-trial need --device cuda (with --backend ray, the task's GPUs "
                         "come from Ray)")
-    # threads per trial as a local run on the driver's machine would use them; every task declares the same
-    threads = 1 if settings.device == "cuda" else max(1, usable_cpus() // settings.workers)
+    usable = [c for c in node_cpus if c >= settings.workers] or [settings.workers]
+    threads = 1 if settings.device == "cuda" else max(1, int(min(usable)) // settings.workers)
     return float(settings.workers * threads), gpus
 
 
@@ -174,8 +178,8 @@ def _check_resources(ray: Any, cpus: float, gpus: float) -> None:
 def _payload(settings: Any, cpus: float) -> dict[str, Any]:
     """What a task needs to rebuild the run's settings on its node (the suite travels as its text)."""
     fields = asdict(replace(settings, suite=None, on_progress=None))  # type: ignore[arg-type]
-    fields.pop("suite")
-    fields.pop("on_progress")
+    for name in ("suite", "on_progress", "segment_meta"):  # the task sets its own
+        fields.pop(name)
     fields["out"] = str(fields["out"])
     return {"settings": fields, "suite_name": settings.suite.name, "suite_text": settings.suite.path.read_bytes(),
             "cpus": int(cpus)}
@@ -201,11 +205,25 @@ def run_task(payload: dict[str, Any], method: str, seed: int, sink: Any, send: A
         fields = dict(payload["settings"], methods=[method], seeds=[seed], shard=None, out=local / "out",
                       gpus=None, budget=Budget(**payload["settings"]["budget"]),
                       cpus=payload["cpus"])  # the task's declared CPUs, not the node's
-        settings = RunSettings(suite=suite, on_progress=FolderSender(sink, rel, send), **fields)
+        node = {"ray_node_id": _node_id()}  # which node ran each segment (metadata.json segments)
+        settings = RunSettings(suite=suite, on_progress=FolderSender(sink, rel, send), segment_meta=node, **fields)
         run_experiment(settings)
         return rel
     finally:
         shutil.rmtree(local, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None) -> Iterator[Any]:
+    """Ray, joined at ``address`` or started locally for the block (and shut down after it, when this
+    process started it). A ``study`` holds one session for all its suites."""
+    ray = _import_ray()
+    started = _init(ray, address)
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def run_on_ray(settings: Any, address: str | None = None) -> list[Path]:
@@ -214,9 +232,15 @@ def run_on_ray(settings: Any, address: str | None = None) -> list[Path]:
     from hyperion_bench.runner import planned_runs
 
     runs = planned_runs(settings)
-    ray = _import_ray()
-    cpus, gpus = task_resources(settings)
-    started = _init(ray, address)
+    _import_ray()
+    task_resources(settings, [])  # bad GPU asks: one line before Ray starts
+    with ray_session(address) as ray:
+        cpus, gpus = task_resources(settings, [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")])
+        return _submit(ray, settings, runs, cpus, gpus, address)
+
+
+def _submit(ray: Any, settings: Any, runs: list[tuple[str, int]], cpus: float, gpus: float,
+            address: str | None) -> list[Path]:
     locks = []
     try:
         _check_resources(ray, cpus, gpus)
@@ -243,7 +267,7 @@ def run_on_ray(settings: Any, address: str | None = None) -> list[Path]:
         payload = ray.put(_payload(settings, cpus))
         refs = {task.remote(payload, m, s, sink): (m, s) for (m, s) in folders}
         print(f"[hyperion-bench] ray: {len(refs)} runs as tasks of {cpus:g} CPUs and {gpus:g} GPUs each "
-              f"({'local instance' if started else address or 'this process'})", flush=True)
+              f"(Ray at {ray.get_runtime_context().gcs_address})", flush=True)
         failed = []
         for ref, (method, seed) in refs.items():
             try:
@@ -260,8 +284,15 @@ def run_on_ray(settings: Any, address: str | None = None) -> list[Path]:
     finally:
         for lock in locks:
             lock.release()
-        if started:
-            ray.shutdown()
+
+
+def _node_id() -> str:
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+    except Exception:  # not in a Ray worker (tests call run_task directly)
+        return ""
 
 
 def _task(payload: dict[str, Any], method: str, seed: int, sink: Any) -> str:

@@ -83,6 +83,7 @@ class RunSettings:
     # called with a (method, seed)'s folder when it starts, after each finished trial and at its end: the
     # Ray engine copies the folder back to the driver with it
     on_progress: Callable[[Path], None] | None = None
+    segment_meta: dict[str, Any] = field(default_factory=dict)  # recorded with this segment (a Ray task's node)
 
 
 def versions() -> dict[str, str]:
@@ -282,6 +283,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
     if earlier is not None and earlier.segments:
         meta["started"] = _earlier_meta(folder).get("started", meta["started"])
     open_segment(meta, earlier)
+    meta["segments"][-1].update(settings.segment_meta)
     write_json_atomic(meta, folder / METADATA_FILE)
     if settings.on_progress is not None:
         settings.on_progress(folder)

@@ -208,11 +208,23 @@ def check_finished_runs(study: Study, out: Path) -> None:
 
 
 def run_study(study: Study, out: Path, data_dir: str | None = None, device: str | None = None,
-              download: bool = False, quiet: bool = False) -> None:
-    """Run every (suite, method, seed) of the study that ``out`` does not hold finished yet."""
+              download: bool = False, quiet: bool = False, backend: str = "local", address: str | None = None) -> None:
+    """Run every (suite, method, seed) of the study that ``out`` does not hold finished yet, here or (with
+    ``backend="ray"``) as tasks of the Ray cluster at ``address`` (None: a local instance)."""
+    check_finished_runs(study, out)
+    if backend != "ray":
+        _run_plans(study, out, data_dir, device, download, quiet, None)
+        return
+    from hyperion_bench.ray_engine import ray_session
+
+    with ray_session(address):  # one session for every suite of the study
+        _run_plans(study, out, data_dir, device, download, quiet, address or "local")
+
+
+def _run_plans(study: Study, out: Path, data_dir: str | None, device: str | None, download: bool, quiet: bool,
+               ray_address: str | None) -> None:
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment
 
-    check_finished_runs(study, out)
     for plan in study.plans:
         settings = RunSettings(
             suite=plan.suite,
@@ -229,7 +241,12 @@ def run_study(study: Study, out: Path, data_dir: str | None = None, device: str 
             method_options={m: o for m, o in study.options.items() if m in plan.methods},
             quiet=quiet,
         )
-        run_experiment(settings)
+        if ray_address is None:
+            run_experiment(settings)
+        else:
+            from hyperion_bench.ray_engine import run_on_ray
+
+            run_on_ray(settings, None if ray_address == "local" else ray_address)
 
 
 def status(study: Study, out: Path) -> tuple[int, int]:

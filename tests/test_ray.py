@@ -58,7 +58,7 @@ def local_ray(tmp_path_factory):
     (inject / "sitecustomize.py").write_text(INJECT)
     fault_dir = tmp_path_factory.mktemp("fault")
     env = {"PYTHONPATH": os.pathsep.join([str(inject), str(REPO)]), "HB_FAULT_DIR": str(fault_dir)}
-    ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, num_cpus=2, configure_logging=False,
+    ray.init(include_dashboard=False, num_cpus=2, configure_logging=False,
              log_to_driver=False, runtime_env={"env_vars": env})
     yield fault_dir
     ray.shutdown()
@@ -103,6 +103,8 @@ def test_bad_ray_input_is_one_line(local_ray, tmp_path, capsys, monkeypatch):
     assert main([*base, "--backend", "ray", "--workers", "64"]) == 2
     assert "each run needs" in capsys.readouterr().err
     assert main([*base, "--address", "127.0.0.1:6379"]) == 2
+    assert "--address goes with --backend ray" in capsys.readouterr().err
+    assert main(["study", "smoke", "--out", str(tmp_path / "study"), "--address", "127.0.0.1:6379"]) == 2
     assert "--address goes with --backend ray" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "ray", None)  # Ray not installed
     assert main([*base, "--backend", "ray"]) == 2

@@ -19,12 +19,12 @@ File layout::
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from hyperion_bench.errors import UserError
-from hyperion_bench.registry import METHODS
+from hyperion_bench.registry import INNER_OPTIMIZERS, METHODS, outer_kinds
 from hyperion_bench.tomlfile import read_toml
 
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "baselines"
@@ -129,3 +129,48 @@ def resolve_settings(method: str, suite_table: dict[str, Any] | None = None,
     settings.update(check_overrides(method, (suite_table or {}).get(method, {}), f"{suite_name}: baselines"))
     settings.update(check_overrides(method, cli or {}, "--method-option", parse=True))
     return settings
+
+
+def with_outer(options: dict[str, dict[str, str]], outer: str | None, methods: list[str]) -> dict[str, dict[str, str]]:
+    """``--outer X``: short for ``--method-option hyperion.outer=X`` (when hyperion runs at all)."""
+    if outer is None or "hyperion" not in methods:
+        return options
+    given = options.get("hyperion", {}).get("outer")
+    if given is not None and given != outer:
+        raise UserError(f"--outer {outer} and --method-option hyperion.outer={given} disagree: give one")
+    return {**options, "hyperion": {**options.get("hyperion", {}), "outer": outer}}
+
+
+@dataclass(frozen=True)
+class HyperionSettings:
+    """Hyperion's settings, read once and checked once: ``baselines/hyperion.toml`` (the only place their
+    defaults live), then the suite's ``[hyperion]`` table, its ``[baselines.hyperion]`` table, and the
+    command line (``--method-option hyperion.KEY=VALUE``, ``--outer X`` being short for
+    ``--method-option hyperion.outer=X``)."""
+
+    outer: str
+    n_init: int
+    n_m: int
+    max_candidates: int
+    inner: str
+
+    @classmethod
+    def of(cls, *layers: dict[str, Any], where: str = "hyperion", parse: bool = False) -> HyperionSettings:
+        """The published settings with ``layers`` on top, in order; an unknown key, a value of another type
+        or out of range is a one-line UserError naming ``where`` and ``hyperion.<key>``."""
+        values = dict(load_baseline("hyperion").settings)
+        for layer in layers:
+            values.update(check_overrides("hyperion", layer, where, parse=parse))
+        for key, low in (("n_init", 0), ("n_m", 1), ("max_candidates", 0)):
+            if values[key] < low:
+                raise UserError(f"{where}: hyperion.{key}: must be at least {low}, got {values[key]}")
+        if values["outer"] not in outer_kinds():
+            raise UserError(f"{where}: hyperion.outer: unknown outer optimiser {values['outer']!r} for hyperion; "
+                            f"known: {', '.join(outer_kinds())}")
+        if values["inner"] not in INNER_OPTIMIZERS:
+            raise UserError(f"{where}: hyperion.inner: unknown inner optimiser {values['inner']!r}; known: "
+                            f"{', '.join(INNER_OPTIMIZERS)}")
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

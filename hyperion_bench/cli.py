@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gpus-per-trial", type=float, help="each trial's GPUs: 1, 2, ... or a share 0.5, 0.25, "
                      "... (default: 1 when there are as many GPUs as workers, else the share that fits)")
     run.add_argument("--quiet", action="store_true", help="no progress line per finished trial on stderr")
-    run.add_argument("--outer", default="tpe", choices=outer_kinds(),
-                     help="Hyperion's outer optimiser (default tpe)")
+    run.add_argument("--outer", choices=outer_kinds(),
+                     help="Hyperion's outer optimiser: short for --method-option hyperion.outer=X (default: "
+                          "baselines/hyperion.toml's, tpe, or the suite's)")
     run.add_argument("--method-option", action="append", metavar="METHOD.KEY=VALUE",
                      help="override a meta-parameter of baselines/METHOD.toml (repeatable)")
 
@@ -95,7 +96,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hyperion_bench.baselines import parse_cli_options
+    from hyperion_bench.baselines import parse_cli_options, with_outer
     from hyperion_bench.placement import parse_seeds, parse_shard
     from hyperion_bench.report import load_trials, render, summary_table
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment
@@ -121,8 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         download=args.download,
         command=main_command(),
-        outer=args.outer,
-        method_options=parse_cli_options(args.method_option),
+        method_options=with_outer(parse_cli_options(args.method_option), args.outer, methods),
         quiet=args.quiet,
         gpus=args.gpus,
         gpus_per_trial=args.gpus_per_trial,

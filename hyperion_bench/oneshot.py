@@ -35,11 +35,12 @@ from hyperion_bench.errors import UserError
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.supernet import Candidate, SuperNetwork, dedupe
+from hyperion_bench.registry import INNER_OPTIMIZERS
 from hyperion_bench.space import NODE_SEP
-from hyperion_bench.suites import INNER_OPTIMIZERS, Suite
+from hyperion_bench.suites import Suite
 
 INNER_PREFIX = "inner@"
-INNER_OPTIMIZER = "inner_optimizer"  # config key: which one-shot optimiser searches (suites.INNER_OPTIMIZERS)
+INNER_OPTIMIZER = "inner_optimizer"  # config key: which one-shot optimiser searches (registry.INNER_OPTIMIZERS)
 SUBSET_SEP = "|"
 CELL_FUSION = ("op", "kernel", "activation")  # the fusion parameters that form a candidate operation
 

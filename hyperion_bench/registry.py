@@ -68,6 +68,11 @@ METHODS: dict[str, MethodInfo] = {
 }
 
 
+# The one-shot optimisers a trial's inner loop can run (oneshot.py; a config's "inner_optimizer";
+# Hyperion's "inner" setting).
+INNER_OPTIMIZERS = ("darts", "hyperdarts")
+
+
 def outer_kinds() -> tuple[str, ...]:
     """The methods Hyperion can use as its outer optimiser (``--outer``, a study's ``outer``)."""
     return tuple(name for name, info in METHODS.items() if info.learner)

@@ -72,7 +72,6 @@ class RunSettings:
     data_dir: str | None = None
     download: bool = False
     command: str = ""
-    outer: str = "tpe"  # Hyperion's outer optimiser
     # per method: meta-parameter overrides from the command line (--method-option m.key=value)
     method_options: dict[str, dict[str, str]] = field(default_factory=dict)
     quiet: bool = False  # no per-trial progress lines on stderr
@@ -278,7 +277,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         "hardware": hardware(device, plan),
         "metric": metric_names[0] if len(metric_names) == 1 else metric_names,
         "objectives": asdict(suite.objectives),
-        "method_settings": scheduler.metadata().get("settings", {}) or own_settings(method, settings),
+        "method_settings": scheduler.metadata().get("settings", {}),
     }
     if earlier is not None and earlier.segments:
         meta["started"] = _earlier_meta(folder).get("started", meta["started"])
@@ -381,8 +380,7 @@ def _make_scheduler(settings: RunSettings, method: str, seed: int, device: str, 
         folder=str(folder),
     ).to_config()
     return make_run_scheduler(method, suite=settings.suite, seed=seed, max_trials=settings.budget.max_trials,
-                              constants=constants, options=settings.method_options.get(method, {}),
-                              extra=own_settings(method, settings))
+                              constants=constants, options=settings.method_options.get(method, {}))
 
 
 def _replay(scheduler: Any, earlier: EarlierAttempt) -> list[int] | str:
@@ -440,14 +438,6 @@ def _earlier_syne_tune_results(folder: Path, earlier: EarlierAttempt | None) -> 
         return pd.read_csv(found[-1])
     except (OSError, ValueError):
         return None
-
-
-def own_settings(method: str, settings: RunSettings) -> dict[str, Any]:
-    """A method's own settings, recorded in metadata.json: Hyperion's come from the suite's [hyperion]
-    table and ``--outer``."""
-    if method == "hyperion":
-        return {**settings.suite.hyperion, "outer": settings.outer}
-    return {}
 
 
 def _budget_text(budget: Budget) -> str:

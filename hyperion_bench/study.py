@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hyperion_bench.baselines import check_overrides, has_baseline
+from hyperion_bench.baselines import check_overrides, has_baseline, with_outer
 from hyperion_bench.errors import UserError
 from hyperion_bench.registry import METHODS, outer_kinds
 from hyperion_bench.suites import Suite, load_suite, parse_duration
@@ -51,7 +51,7 @@ class Study:
     description: str
     plans: list[SuitePlan]
     reference: str
-    outer: str = "tpe"
+    outer: str | None = None
     workers: int = 1
     device: str = "auto"
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -123,8 +123,8 @@ class _Reader(TomlReader):
         for k in ("name", "description", "reference", "outer", "device"):
             if k in head and not isinstance(head[k], str):
                 raise self.fail(f"study.{k}", "must be a string")
-        outer = head.get("outer", "tpe")
-        if outer not in outer_kinds():
+        outer = head.get("outer")  # short for [options.hyperion] outer; None: baselines/hyperion.toml's
+        if outer is not None and outer not in outer_kinds():
             raise self.fail("study.outer", f"unknown outer optimiser {outer!r} ({', '.join(outer_kinds())})")
         device = head.get("device", "auto")
         if device not in ("auto", "cpu", "cuda"):
@@ -237,8 +237,8 @@ def _run_plans(study: Study, out: Path, data_dir: str | None, device: str | None
             data_dir=data_dir,
             download=download,
             command=main_command(),
-            outer=study.outer,
-            method_options={m: o for m, o in study.options.items() if m in plan.methods},
+            method_options=with_outer({m: o for m, o in study.options.items() if m in plan.methods}, study.outer,
+                                      plan.methods),
             quiet=quiet,
         )
         if ray_address is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hyperion_bench.baselines import check_suite_overrides
+from hyperion_bench.baselines import HyperionSettings, check_suite_overrides
 from hyperion_bench.errors import UserError
 from hyperion_bench.space import JointSpace, Param
 from hyperion_bench.tomlfile import TomlReader, read_toml
@@ -115,15 +115,6 @@ ONESHOT: dict[str, tuple[type, Any]] = {
 }
 # torch.compile modes a supernet may run under ([oneshot] compile; benchmarks/darts_step.py --compile)
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-# Hyperion's outer loop (methods/hyperion.py).
-HYPERION: dict[str, tuple[type, Any]] = {
-    "n_init": (int, 5),  # random initial trials (Algorithm 1)
-    "n_m": (int, 1),  # values the outer loop sets per node for a fusion parameter it owns
-    "max_candidates": (int, 0),  # a split whose supernet has more candidates per edge is invalid; 0 = no cap
-    "inner": (str, "darts"),  # the inner one-shot optimiser: one of INNER_OPTIMIZERS
-}
-# The one-shot optimisers a trial's inner loop can run (oneshot.py; the config's "inner_optimizer").
-INNER_OPTIMIZERS = ("darts", "hyperdarts")
 # hyperDARTS' own settings (nn/hyperdarts.py), the report's hyperDARTS-2 (seeds/hyperdarts-report.md,
 # Table 1); hyperDARTS-1 is hypernet = "linear", w_lr = 0.05, a_lr = 6e-4. Epochs, batch size, momentum,
 # weight decays and the gradient clip are [oneshot]'s, the same as DARTS' (both are DARTS' values).
@@ -182,7 +173,8 @@ class Suite:
     # the source's own options, passed to load_dataset (ucr:<Name>: unequal, length); empty for the rest
     data_options: dict[str, Any] = field(default_factory=dict)
     oneshot: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in ONESHOT.items()})
-    hyperion: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERION.items()})
+    # Hyperion's settings with this suite's [hyperion] table on top (baselines.HyperionSettings)
+    hyperion: dict[str, Any] = field(default_factory=lambda: HyperionSettings.of().as_dict())
     hyperdarts: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERDARTS.items()})
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -366,13 +358,10 @@ class _Parser(TomlReader):
         for k in ("epochs", "batch_size"):
             if oneshot[k] < 1:
                 raise self.fail(f"oneshot.{k}", f"must be at least 1, got {oneshot[k]}")
-        hyperion = self.settings_table("hyperion", HYPERION)
-        for k, low in (("n_init", 0), ("n_m", 1), ("max_candidates", 0)):
-            if hyperion[k] < low:
-                raise self.fail(f"hyperion.{k}", f"must be at least {low}, got {hyperion[k]}")
-        if hyperion["inner"] not in INNER_OPTIMIZERS:
-            raise self.fail("hyperion.inner", f"must be one of {', '.join(INNER_OPTIMIZERS)}, "
-                                              f"got {hyperion['inner']!r}")
+        table = self.raw.get("hyperion", {})
+        if not isinstance(table, dict):
+            raise self.fail("hyperion", "must be a table")
+        hyperion = HyperionSettings.of(table, where=str(self.path)).as_dict()
         hyperdarts = self.settings_table("hyperdarts", HYPERDARTS)
         if hyperdarts["hypernet"] not in ("mlp", "linear"):
             raise self.fail("hyperdarts.hypernet", f"must be \"mlp\" or \"linear\", got {hyperdarts['hypernet']!r}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from syne_tune.optimizer.scheduler import TrialScheduler
 
-from hyperion_bench.baselines import resolve_settings
+from hyperion_bench.baselines import HyperionSettings, resolve_settings
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods.optimizer import Optimizer
 from hyperion_bench.methods.scheduler import OptimizerScheduler
@@ -75,16 +75,22 @@ def check_method_options(methods: list[str], options: dict[str, dict[str, str]],
 
 
 def make_run_scheduler(name: str, *, suite: Suite, seed: int, max_trials: int | None, constants: dict[str, Any],
-                       options: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> TrialScheduler:
+                       options: dict[str, str] | None = None) -> TrialScheduler:
     """The scheduler the runner uses: single-objective methods minimise ``weighted_sum``; multi-objective
-    ones the suite's Pareto metrics, with their published settings and the run's overrides. ``extra`` are a
-    single-objective method's own settings (Hyperion's [hyperion] table and --outer)."""
+    ones the suite's Pareto metrics. Each with its published settings (``baselines/<method>.toml``) and the
+    run's overrides: the suite's tables, then ``options`` (``--method-option``; ``--outer``)."""
     info = method_info(name)
     kw = {"suite": suite, "seed": seed, "max_trials": max_trials, "constants": constants}
     if not info.multi_objective:
-        if options:
+        if name == "hyperion":  # its [hyperion] table, then [baselines.hyperion], then the command line
+            tables = (suite.raw.get("baselines") or {}).get("hyperion", {})
+            settings = HyperionSettings.of(suite.hyperion, tables, where=suite.name).as_dict()
+            settings = HyperionSettings.of(settings, options or {}, where="--method-option", parse=True).as_dict()
+        elif options:
             raise UserError(f"--method-option: {name} has no meta-parameters to override")
-        return OptimizerScheduler.for_suite(method_class(info), settings=dict(extra or {}), multi_objective=False, **kw)
+        else:
+            settings = {}
+        return OptimizerScheduler.for_suite(method_class(info), settings=settings, multi_objective=False, **kw)
     settings = resolve_settings(name, suite.raw.get("baselines"), options, suite.name)
     if info.scheduler:
         return method_class(info)(settings=settings, **kw)

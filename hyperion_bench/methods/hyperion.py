@@ -48,13 +48,13 @@ from typing import Any
 
 import numpy as np
 
+from hyperion_bench.baselines import HyperionSettings
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods import method_class
 from hyperion_bench.methods.optimizer import Optimizer, Suggestion, value_of
 from hyperion_bench.oneshot import CELL_FUSION, INNER_OPTIMIZER, INNER_PREFIX, encode_subset, searches
 from hyperion_bench.registry import METHODS, outer_kinds
 from hyperion_bench.space import EDGES, NODE_SEP, JointSpace, Param, edge_choices
-from hyperion_bench.suites import INNER_OPTIMIZERS
 
 OUTER, INNER = "outer", "inner"
 SPLIT_PREFIX = "split@"
@@ -110,21 +110,12 @@ class Learner:
             self.history.append((part, value))
 
 
-SETTINGS = {"outer": "tpe", "n_init": 5, "n_m": 1, "max_candidates": 0, "inner": "darts"}  # the suite's [hyperion]
-
-
 class Hyperion(Optimizer):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        unknown = sorted(set(self.settings) - set(SETTINGS))
-        if unknown:
-            raise UserError(f"hyperion has no setting {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
-        s = {**SETTINGS, **self.settings}
-        outer, n_init, n_m, max_candidates, inner = (s[k] for k in SETTINGS)
-        if outer not in OUTER_KINDS:
-            raise UserError(f"unknown outer optimiser {outer!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
-        if inner not in INNER_OPTIMIZERS:
-            raise UserError(f"unknown inner optimiser {inner!r} for hyperion; known: {', '.join(INNER_OPTIMIZERS)}")
+        s = HyperionSettings.of(self.settings)  # the defaults: baselines/hyperion.toml
+        self.settings = s.as_dict()
+        outer, n_init, n_m, max_candidates, inner = s.outer, s.n_init, s.n_m, s.max_candidates, s.inner
         self.outer, self.n_init, self.n_m, self.max_candidates = outer, n_init, n_m, max_candidates
         self.inner = inner
         space = self.space

@@ -52,6 +52,7 @@ class Outcome:
     unlogged_starts: int = 0  # started - expected - reruns
     leftovers: int = 0  # kills after which a worker outlived the driver by more than 20 s
     final_rc: int | None = None
+    final_error: str = ""  # the last lines of the final run's stderr when it failed
     unfinished: list[str] = field(default_factory=list)  # (method, seed) folders without done.json at the end
     seconds: float = 0.0
 
@@ -139,6 +140,8 @@ def kill_test(command: list[str], out: Path, kills: int, max_trials: int, n_runs
             outcome.reruns += int(match.group(5))
     final = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
     outcome.final_rc = final.returncode
+    if final.returncode:
+        outcome.final_error = "\n".join(final.stderr.strip().splitlines()[-15:])
     for match in RESUMING.finditer(final.stdout):
         outcome.reruns += int(match.group(5))
     rows = _rows(out)
@@ -161,7 +164,7 @@ def check(outcome: Outcome) -> list[str]:
     """What went wrong (empty: the run survived every kill)."""
     problems = []
     if outcome.final_rc != 0:
-        problems.append(f"the final run exited {outcome.final_rc}")
+        problems.append(f"the final run exited {outcome.final_rc}: {outcome.final_error}")
     if outcome.lost:
         problems.append(f"finished trials lost or changed: {', '.join(outcome.lost[:5])}")
     if outcome.unfinished:

@@ -9,6 +9,7 @@ actor and file copies per run. The trial measured is the cheapest there is, a zd
 
     python benchmarks/scale.py            # 20 trials per backend; 4 runs x 5 trials per engine
     python benchmarks/scale.py --quick    # 6 trials; 2 runs x 3 trials
+    python benchmarks/scale.py --out DIR  # also DIR/per_trial.csv, DIR/engines.csv: the numbers behind the table
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def engine_seconds(engine: str, n_runs: int, n_trials: int, out: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", help="a folder for the raw numbers (per_trial.csv, engines.csv)")
     a = parser.parse_args(argv)
     n_trials, n_runs, run_trials = (6, 2, 3) if a.quick else (20, 4, 5)
     with tempfile.TemporaryDirectory(prefix="hb-scale-") as tmp:
@@ -120,6 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| the same through --backend ray (local instance, started apart) | {ray_s:.2f} s | "
           f"{ray_s / n_runs:.2f} s per run; dispatch overhead {(ray_s - local_s) / n_runs:+.2f} s per run |")
     print(f"| starting the local Ray instance | {ray_start:.2f} s | once per command |")
+    if a.out:
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        rows = [f"{kind},{i},{t:.6f}" for kind, times in (("warm", warm), ("stock", stock))
+                for i, t in enumerate(times)]
+        (out / "per_trial.csv").write_text("backend,trial,seconds\n" + "\n".join(rows) + "\n")
+        (out / "engines.csv").write_text(
+            f"what,runs,trials_per_run,seconds\nlocal,{n_runs},{run_trials},{local_s:.6f}\n"
+            f"ray,{n_runs},{run_trials},{ray_s:.6f}\nray_start,,,{ray_start:.6f}\n")
     return 0
 
 

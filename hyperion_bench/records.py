@@ -30,7 +30,7 @@ from syne_tune.optimizer.scheduler import SchedulerDecision
 from syne_tune.results_callback import StoreResultsCallback
 from syne_tune.tuner_callback import TunerCallback
 
-from hyperion_bench.atomic import write_text_atomic
+from hyperion_bench.atomic import write_atomic, write_text_atomic
 from hyperion_bench.protocol import ERROR_TAG, split_config
 
 TRIALS_FILE = "trials.csv"
@@ -196,6 +196,14 @@ class SyneTuneResults(StoreResultsCallback):
     def __init__(self, earlier: pd.DataFrame | None = None, trial_offset: int = 0, time_offset_s: float = 0.0):
         super().__init__()
         self.earlier, self.trial_offset, self.time_offset_s = earlier, trial_offset, time_offset_s
+
+    def store_results(self) -> None:
+        """As Syne Tune's, but atomic: its ``to_csv`` writes the zip in place, and a kill in the middle
+        left a file that made every later resume crash reading it back (seen in the kill test)."""
+        if self.csv_file is not None:
+            frame = self.dataframe()
+            write_atomic(self.csv_file, lambda f: frame.to_csv(
+                f, index=False, compression={"method": "zip", "archive_name": Path(self.csv_file).stem}))
 
     def dataframe(self) -> pd.DataFrame:
         frame = super().dataframe()

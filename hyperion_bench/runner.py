@@ -436,7 +436,9 @@ def _earlier_syne_tune_results(folder: Path, earlier: EarlierAttempt | None) -> 
         return None
     try:
         return pd.read_csv(found[-1])
-    except (OSError, ValueError):
+    except Exception as exc:  # a damaged file (written in place by an older version, cut by a kill): go on
+        print(f"[hyperion-bench] {found[-1]}: unreadable ({type(exc).__name__}); Syne Tune's results of the "
+              f"earlier attempts start again from here (trials.csv keeps every trial)", flush=True)
         return None
 
 

@@ -210,3 +210,16 @@ def test_bulk_and_cut_says_why_it_is_not_replayed(tmp_path):
                             context=context)
     with pytest.raises(CannotReplay, match="lineage.csv"):
         scheduler.replay([{"ask": 0, "trial_id": 0, "config": {}}], {})
+
+
+def test_a_half_written_syne_tune_results_file_does_not_stop_the_resume(tmp_path, capsys):
+    """Seen in the kill test: Syne Tune's results.csv.zip, written in place, cut by a kill, made every later
+    resume of that (method, seed) crash while reading it back (BadZipFile, exit 1)."""
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert _run("zdt1", "tpe", 8, whole) == 0
+    folder = cut / "zdt1" / "tpe" / "seed-0"
+    cut_like_a_kill(whole / "zdt1" / "tpe" / "seed-0", folder, n_tells=4)
+    results = folder / "syne-tune" / ST_RESULTS_DATAFRAME_FILENAME
+    results.write_bytes(results.read_bytes()[: results.stat().st_size // 2])
+    assert _run("zdt1", "tpe", 8, cut) == 0
+    assert configs_by_key(folder) == configs_by_key(whole / "zdt1" / "tpe" / "seed-0")

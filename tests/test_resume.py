@@ -223,3 +223,25 @@ def test_a_half_written_syne_tune_results_file_does_not_stop_the_resume(tmp_path
     results.write_bytes(results.read_bytes()[: results.stat().st_size // 2])
     assert _run("zdt1", "tpe", 8, cut) == 0
     assert configs_by_key(folder) == configs_by_key(whole / "zdt1" / "tpe" / "seed-0")
+
+
+def test_a_failed_row_whose_tell_the_kill_cut_off_is_told_not_run_again(tmp_path, capsys):
+    """Syne Tune writes a failed trial's row (the recorder) before telling the scheduler: a kill in between
+    leaves the row without its tell. The row is kept and told; the trial is not trained again."""
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    assert _run("zdt1", "tpe", 8, whole) == 0
+    folder = cut / "zdt1" / "tpe" / "seed-0"
+    cut_like_a_kill(whole / "zdt1" / "tpe" / "seed-0", folder, n_tells=4)  # key 4 asked, not told
+    asked = [e for e in _lines(folder / HISTORY_FILE) if "ask" in e][-1]
+    with open(folder / TRIALS_LOG, "a") as f:
+        f.write(json.dumps({"trial_id": asked["trial_id"], "status": "failed", "error": "RuntimeError: boom"}) + "\n")
+    capsys.readouterr()
+    assert _run("zdt1", "tpe", 8, cut) == 0
+    assert "resuming: 5 finished trials kept, 0 that were running run again" in capsys.readouterr().out
+    frame = pd.read_csv(folder / "trials.csv")
+    assert len(frame) == 8 and frame["trial_id"].is_unique and (frame["status"] == "failed").sum() == 1
+    events = _lines(folder / HISTORY_FILE)
+    assert {"tell": asked["ask"], "error": True} in events  # logged: a second resume replays it in place
+    (folder / "done.json").unlink()  # and that second resume replays the whole history without a hitch
+    assert _run("zdt1", "tpe", 8, cut) == 0
+    assert "cannot resume" not in capsys.readouterr().out

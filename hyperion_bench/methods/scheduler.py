@@ -73,6 +73,7 @@ class OptimizerScheduler(TrialScheduler):
         self._history: HistoryLog | None = None
         self._trial_offset = 0  # trial ids of this segment start here (ids of earlier segments come before)
         self._rerunning: int | None = None
+        self._late_tells: list[int] = []  # keys replay told from their rows (see replay)
 
     @classmethod
     def for_suite(cls, optimizer_cls: type[Optimizer], *, suite: Suite, seed: int, max_trials: int | None,
@@ -190,6 +191,9 @@ class OptimizerScheduler(TrialScheduler):
         """Append every ask and tell to ``log``; this segment's Syne Tune trial ids are shifted by
         ``trial_offset`` (the ids of earlier segments' trials come first)."""
         self._history, self._trial_offset = log, trial_offset
+        for late in self._late_tells:  # told by replay from a row whose tell the kill had cut off
+            log.append({"tell": late, "error": True})
+        self._late_tells = []
 
     def _cannot_replay(self) -> str:
         """Why this method cannot be replayed at all ("" = it can)."""
@@ -232,6 +236,14 @@ class OptimizerScheduler(TrialScheduler):
                 self._pending.discard(key)
                 self._configs.pop(key, None)
                 self.n_failed += self._told(key, None if event.get("error") else results[trial_id])
+        # a failed trial's row is written before its tell (Syne Tune's order): a kill in between leaves a row
+        # and no tell. The row is the truth: tell it now (the original run told it at this very point, the
+        # kill came next) and log that tell once the history is attached, so later replays see it here too
+        self._late_tells = [k for k in sorted(self._pending) if trial_of.get(k) in results]
+        for key in self._late_tells:
+            self._pending.discard(key)
+            self._configs.pop(key, None)
+            self.n_failed += self._told(key, None)
         self._rerun = sorted(self._pending)
         return list(self._rerun)
 

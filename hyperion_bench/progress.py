@@ -3,8 +3,9 @@
 Why: a run used to print nothing until a (method, seed) ended, and then "1 trials (0 failed)" above a row
 of NaN when its only trial was cut by the wall clock (issue 14). Each line names the run, how much of
 its budget is used (trials k/N, or seconds of the wall clock), the trial's status and objective, and the
-best so far; ``--quiet`` silences them. It listens to :class:`~hyperion_bench.records.TrialRecorder`,
-so a line is printed exactly when a row of ``trials.csv`` is written, with the same status.
+best so far; on a terminal a progress bar stays under the lines; ``--quiet`` silences both. It listens
+to :class:`~hyperion_bench.records.TrialRecorder`, so a line is printed exactly when a row of
+``trials.csv`` is written, with the same status.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from collections import Counter
 from typing import Any, TextIO
 
 from hyperion_bench.protocol import final_value
+
+CLEAR = "\033[K"  # erase to the end of the line
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 class Progress:
@@ -41,8 +49,35 @@ class Progress:
         return value
 
     def _out(self, line: str) -> None:
-        if not self.quiet:
-            print(line, file=self.stream or sys.stderr, flush=True)
+        """A line; on a terminal the bar stays under the lines: cleared before one, drawn again after it."""
+        if self.quiet:
+            return
+        stream = self.stream or sys.stderr
+        if _is_terminal(stream):
+            stream.write(f"\r{CLEAR}{line}\n{self.bar()}")
+            stream.flush()
+        else:
+            print(line, file=stream, flush=True)
+
+    def bar(self, width: int = 30) -> str:
+        """``label [#####.....] k/N`` (or seconds of the wall-clock budget), whichever budget ends first."""
+        done = sum(self.counts.values())
+        shares = []
+        if self.max_trials:
+            shares.append((done / self.max_trials, f"{done}/{self.max_trials} trials"))
+        if self.wallclock_s:
+            used = time.time() - self.t0
+            shares.append((used / self.wallclock_s, f"{used:.0f}/{self.wallclock_s:.0f} s"))
+        share, text = max(shares) if shares else (0.0, f"{done} trials")
+        filled = int(round(min(max(share, 0.0), 1.0) * width))
+        return f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {text}"
+
+    def end(self) -> None:
+        """Clear the bar (on a terminal) before the end-of-run lines."""
+        stream = self.stream or sys.stderr
+        if not self.quiet and _is_terminal(stream):
+            stream.write(f"\r{CLEAR}")
+            stream.flush()
 
     def row(self, row: dict[str, Any]) -> None:
         """Called by the recorder each time it writes a trial's row."""

@@ -343,6 +343,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         settings.on_progress(folder)
     print(f"[hyperion-bench] {label}: {len(statuses)} trials "
           f"({statuses.count('failed')} failed) in {meta['wallclock_used_s']} s", flush=True)
+    progress.end()
     print(f"[hyperion-bench] {label}: {progress.summary()}", file=sys.stderr, flush=True)
     return folder
 

@@ -38,3 +38,30 @@ def test_a_run_where_nothing_completed_says_so():
     progress.row({"status": "completed", "weighted_sum": 0.5})
     assert stream.getvalue().strip().splitlines()[-1].endswith("weighted_sum 0.5, best 0.25")
     assert "WARNING" not in progress.summary()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_bar_under_the_lines_and_a_file_none():
+    tty = _Terminal()
+    progress = Progress("zdt1/random/seed-0", "weighted_sum", 4, None, stream=tty)
+    progress.row({"status": "completed", "weighted_sum": 0.5})
+    progress.row({"status": "failed", "weighted_sum": float("nan"), "error": "boom"})
+    out = tty.getvalue()
+    assert out.endswith("zdt1/random/seed-0 [" + "#" * 15 + "." * 15 + "] 2/4 trials")  # the bar, last
+    assert out.count("\r\033[K[hyperion-bench] zdt1/random/seed-0: trial") == 2  # each line clears the bar
+    progress.end()
+    assert tty.getvalue().endswith("\r\033[K")
+    plain = io.StringIO()
+    quiet_file = Progress("zdt1/random/seed-0", "weighted_sum", 4, None, stream=plain)
+    quiet_file.row({"status": "completed", "weighted_sum": 0.5})
+    quiet_file.end()
+    assert "[" + "#" not in plain.getvalue() and "\r" not in plain.getvalue()
+    silent = _Terminal()
+    muted = Progress("zdt1/random/seed-0", "weighted_sum", 4, None, stream=silent, quiet=True)
+    muted.row({"status": "completed", "weighted_sum": 0.5})
+    muted.end()
+    assert silent.getvalue() == ""

@@ -96,7 +96,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hyperion_bench.baselines import parse_cli_options, with_outer
+    from hyperion_bench.method_settings import parse_cli_options, with_outer
     from hyperion_bench.placement import parse_seeds, parse_shard
     from hyperion_bench.report import load_trials, render, summary_table
     from hyperion_bench.runner import Budget, RunSettings, main_command, run_experiment

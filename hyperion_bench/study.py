@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hyperion_bench.baselines import check_overrides, has_baseline, with_outer
 from hyperion_bench.errors import UserError
+from hyperion_bench.method_settings import check_overrides, has_baseline, with_outer
 from hyperion_bench.registry import METHODS, outer_kinds
 from hyperion_bench.suites import Suite, load_suite, parse_duration
 from hyperion_bench.tomlfile import TomlReader, read_toml

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hyperion_bench.baselines import HyperionSettings, check_suite_overrides
 from hyperion_bench.errors import UserError
+from hyperion_bench.method_settings import HyperionSettings, check_suite_overrides
 from hyperion_bench.space import JointSpace, Param
 from hyperion_bench.tomlfile import TomlReader, read_toml
 
@@ -173,7 +173,7 @@ class Suite:
     # the source's own options, passed to load_dataset (ucr:<Name>: unequal, length); empty for the rest
     data_options: dict[str, Any] = field(default_factory=dict)
     oneshot: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in ONESHOT.items()})
-    # Hyperion's settings with this suite's [hyperion] table on top (baselines.HyperionSettings)
+    # Hyperion's settings with this suite's [hyperion] table on top (method_settings.HyperionSettings)
     hyperion: dict[str, Any] = field(default_factory=lambda: HyperionSettings.of().as_dict())
     hyperdarts: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERDARTS.items()})
     raw: dict[str, Any] = field(repr=False, default_factory=dict)

@@ -11,9 +11,9 @@ import pytest
 from test_runner import FAST_DIGITS
 
 from conftest import CELL_SUITE, write_suite
-from hyperion_bench.baselines import BASELINES_DIR, HyperionSettings, with_outer
 from hyperion_bench.cli import main
 from hyperion_bench.errors import UserError
+from hyperion_bench.method_settings import BASELINES_DIR, HyperionSettings, with_outer
 from hyperion_bench.methods import make_run_scheduler
 from hyperion_bench.suites import load_suite
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from conftest import write_suite
-from hyperion_bench.baselines import check_overrides, load_baseline, parse_cli_options, resolve_settings
 from hyperion_bench.cli import main
 from hyperion_bench.errors import UserError
 from hyperion_bench.inprocess import InProcessBackend
+from hyperion_bench.method_settings import check_overrides, load_baseline, parse_cli_options, resolve_settings
 from hyperion_bench.methods import METHODS
 from hyperion_bench.metrics import hypervolume
 from hyperion_bench.suites import load_suite

@@ -185,7 +185,7 @@ def test_waiting_bracket_starts_a_new_one_for_a_free_worker():
 # ---------------------------------------------------------------- SH-EMOA
 def make_shemoa(suite: Any, max_trials: int, **settings: Any) -> SHEMOA:
     context = Context(["f1", "f2"], [1.1, 11.0], max_trials=max_trials)
-    from hyperion_bench.baselines import load_baseline
+    from hyperion_bench.method_settings import load_baseline
 
     return SHEMOA(space=suite.space, n_objectives=2, seed=0, min_epochs=suite.min_epochs,
                   max_epochs=suite.max_epochs, settings={**load_baseline("sh-emoa").settings, **settings},

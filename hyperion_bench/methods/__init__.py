@@ -17,8 +17,8 @@ from typing import Any
 
 from syne_tune.optimizer.scheduler import TrialScheduler
 
-from hyperion_bench.baselines import HyperionSettings, resolve_settings
 from hyperion_bench.errors import UserError
+from hyperion_bench.method_settings import HyperionSettings, resolve_settings
 from hyperion_bench.methods.optimizer import Optimizer
 from hyperion_bench.methods.scheduler import OptimizerScheduler
 from hyperion_bench.registry import METHODS, MethodInfo

@@ -48,8 +48,8 @@ from typing import Any
 
 import numpy as np
 
-from hyperion_bench.baselines import HyperionSettings
 from hyperion_bench.errors import UserError
+from hyperion_bench.method_settings import HyperionSettings
 from hyperion_bench.methods import method_class
 from hyperion_bench.methods.optimizer import Optimizer, Suggestion, value_of
 from hyperion_bench.oneshot import CELL_FUSION, INNER_OPTIMIZER, INNER_PREFIX, encode_subset, searches

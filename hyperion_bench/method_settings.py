@@ -1,4 +1,6 @@
-"""Each baseline's published meta-parameters (``baselines/<method>.toml``) and their overrides.
+"""Method settings: each method's published meta-parameters (``baselines/<method>.toml``) and their
+overrides, and Hyperion's as a typed object (:class:`HyperionSettings`). Named for what it holds (it was
+``baselines.py``, a name that hid that it owns every method's settings, issue 19).
 
 Why: a baseline is only a baseline with the settings its authors published. Each method's file holds
 those values with the citation they come from; a run can override them, from the suite file (a

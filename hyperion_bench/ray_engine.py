@@ -236,11 +236,10 @@ def run_on_ray(settings: Any, address: str | None = None) -> list[Path]:
     task_resources(settings, [])  # bad GPU asks: one line before Ray starts
     with ray_session(address) as ray:
         cpus, gpus = task_resources(settings, [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")])
-        return _submit(ray, settings, runs, cpus, gpus, address)
+        return _submit(ray, settings, runs, cpus, gpus)
 
 
-def _submit(ray: Any, settings: Any, runs: list[tuple[str, int]], cpus: float, gpus: float,
-            address: str | None) -> list[Path]:
+def _submit(ray: Any, settings: Any, runs: list[tuple[str, int]], cpus: float, gpus: float) -> list[Path]:
     locks = []
     try:
         _check_resources(ray, cpus, gpus)

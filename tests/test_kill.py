@@ -27,13 +27,15 @@ def _module():
 def test_three_kills_lose_nothing_and_train_nothing_twice(tmp_path):
     kill = _module()
     suite = write_suite(tmp_path, FAST_DIGITS.replace("LRS", "0.05, 0.1"))
-    command = ["run", "--suite", str(suite), "--methods", "random,tpe", "--max-trials", "6", "--seeds", "2",
+    command = ["run", "--suite", str(suite), "--methods", "random,tpe", "--max-trials", "8", "--seeds", "2",
                "--workers", "2"]
-    outcome = kill.kill_test(command, tmp_path / "out", kills=3, max_trials=6, n_runs=4, min_delay_s=4.0,
-                             max_delay_s=10.0, seed=1, log=lambda line: None)
+    outcome = kill.kill_test(command, tmp_path / "out", kills=3, max_trials=8, n_runs=4, min_delay_s=2.0,
+                             max_delay_s=6.0, seed=1, log=lambda line: None)
     assert kill.check(outcome) == [], outcome
-    assert outcome.kills >= 2 and outcome.rows_before_kills > 0  # the kills came while trials ran
-    assert outcome.started >= outcome.expected == 24
+    # the kills came while trials ran (a fast machine may finish the run before the third kill: CI's idle
+    # 2-core machine once finished it before the second, with kills 4-10 s in and 6 trials per run)
+    assert outcome.kills >= 1 and outcome.rows_before_kills > 0, outcome
+    assert outcome.started >= outcome.expected == 32
 
 
 def test_the_check_fails_on_a_lost_trial_and_on_a_leftover_worker():

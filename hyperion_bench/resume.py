@@ -31,11 +31,12 @@ class EarlierAttempt:
     rows: dict[int, dict[str, Any]]  # trial id -> its row in trials.jsonl
     events: list[dict[str, Any]]  # history.jsonl
     segments: list[dict[str, Any]]  # metadata.json's segments, the last one closed here
+    meta: dict[str, Any] = field(default_factory=dict)  # the earlier attempt's metadata.json ({} if none)
     torn: list[str] = field(default_factory=list)  # logs whose torn last line was dropped
 
     @property
     def used_s(self) -> float:
-        return sum(s["ended_unix"] - s["started_unix"] for s in self.segments)
+        return used_seconds(self.segments)
 
     @property
     def next_trial_id(self) -> int:
@@ -61,20 +62,24 @@ def read_attempt(folder: Path) -> EarlierAttempt:
         if log.torn:
             torn.append(name)
     rows = {int(r["trial_id"]): r for r in rows_log.records}  # a trial rewritten later: the last row counts
-    segments = _segments(folder)
-    return EarlierAttempt(rows=rows, events=events_log.records, segments=segments, torn=torn)
+    meta = _metadata(folder)
+    return EarlierAttempt(rows=rows, events=events_log.records, segments=_segments(folder, meta), meta=meta,
+                          torn=torn)
 
 
-def _segments(folder: Path) -> list[dict[str, Any]]:
-    """The segments recorded in metadata.json; one still open (its process was killed) is closed at the
-    last write into the folder's logs."""
+def _metadata(folder: Path) -> dict[str, Any]:
     path = folder / METADATA_FILE
     if not path.exists():
-        return []
+        return {}
     try:
-        meta = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: unreadable ({exc}); remove the folder {folder} to start this run again") from None
+
+
+def _segments(folder: Path, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The segments recorded in metadata.json; one still open (its process was killed) is closed at the
+    last write into the folder's logs."""
     segments = [dict(s) for s in meta.get("segments", [])]
     if not segments and "started_unix" in meta:
         segments = [{"started_unix": meta["started_unix"]}]
@@ -99,4 +104,9 @@ def open_segment(meta: dict[str, Any], earlier: EarlierAttempt | None) -> None:
 def close_segment(meta: dict[str, Any]) -> float:
     """Close the open segment; returns the wall-clock used by all segments."""
     meta["segments"][-1]["ended_unix"] = time.time()
-    return sum(s["ended_unix"] - s["started_unix"] for s in meta["segments"])
+    return used_seconds(meta["segments"])
+
+
+def used_seconds(segments: list[dict[str, Any]]) -> float:
+    """The wall-clock the (closed) ``segments`` used."""
+    return sum(s["ended_unix"] - s["started_unix"] for s in segments)

@@ -242,7 +242,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
     scheduler = _make_scheduler(settings, method, seed, device, folder, remaining_s=_remaining(settings, earlier))
     rerun: list[int] = []
     if earlier is not None and earlier.has_trials:
-        why = _changed(settings, folder) or _replay(scheduler, earlier)
+        why = _changed(settings, earlier) or _replay(scheduler, earlier)
         if isinstance(why, str):
             aside = folder.with_name(f"{folder.name}.interrupted-{datetime.now():%Y%m%d-%H%M%S}")
             folder.rename(aside)
@@ -280,7 +280,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         "method_settings": scheduler.metadata().get("settings", {}),
     }
     if earlier is not None and earlier.segments:
-        meta["started"] = _earlier_meta(folder).get("started", meta["started"])
+        meta["started"] = earlier.meta.get("started", meta["started"])
     open_segment(meta, earlier)
     meta["segments"][-1].update(settings.segment_meta)
     write_json_atomic(meta, folder / METADATA_FILE)
@@ -289,7 +289,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
 
     used_s = earlier.used_s if earlier is not None else 0.0
     offset = earlier.next_trial_id if earlier is not None else 0
-    left_s = settings.budget.wallclock_s - used_s if settings.budget.wallclock_s else None
+    left_s = _remaining(settings, earlier) if settings.budget.wallclock_s else None
     recorder = TrialRecorder(folder, csv_every_s=CSV_EVERY_S, earlier_rows=earlier.rows if earlier else None,
                              trial_offset=offset, time_offset_s=used_s)
     progress = Progress(label, metric_names[0], settings.budget.max_trials, settings.budget.wallclock_s,
@@ -398,22 +398,13 @@ def _replay(scheduler: Any, earlier: EarlierAttempt) -> list[int] | str:
         return str(exc)
 
 
-def _changed(settings: RunSettings, folder: Path) -> str:
+def _changed(settings: RunSettings, earlier: EarlierAttempt) -> str:
     """What differs between this command and the earlier attempt's (suite file, budget, workers), or ""."""
-    before = _earlier_meta(folder)
+    before = earlier.meta
     now = {"suite_sha256": hashlib.sha256(settings.suite.path.read_bytes()).hexdigest(),
            "budget": asdict(settings.budget), "workers": settings.workers}
     changed = [name for name, value in now.items() if name in before and before[name] != value]
     return f"its {' and '.join(changed)} changed since the earlier attempt" if changed else ""
-
-
-def _earlier_meta(folder: Path) -> dict[str, Any]:
-    import json
-
-    try:
-        return json.loads((folder / METADATA_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _set_aside_syne_tune_folder(folder: Path, n_segments: int) -> None:

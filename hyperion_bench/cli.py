@@ -95,6 +95,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_backend(args: argparse.Namespace) -> None:
+    """``run`` and ``study``: an --address only means something to the Ray engine."""
+    if args.address and args.backend != "ray":
+        raise UserError("--address goes with --backend ray")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from hyperion_bench.method_settings import parse_cli_options, with_outer
     from hyperion_bench.placement import parse_seeds, parse_shard
@@ -128,8 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         gpus_per_trial=args.gpus_per_trial,
         shard=parse_shard(args.shard),
     )
-    if args.address and args.backend != "ray":
-        raise UserError("--address goes with --backend ray")
+    check_backend(args)
     if args.backend == "ray":  # every (method, seed) a Ray task; each node resolves its device, GPUs and data
         from hyperion_bench.ray_engine import run_on_ray
 
@@ -170,8 +175,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     print(f"[hyperion-bench] study {study.name}: {done}/{total} (suite, method, seed) runs finished in {out}",
           file=sys.stderr)
     if not args.report_only:
-        if args.address and args.backend != "ray":
-            raise UserError("--address goes with --backend ray")
+        check_backend(args)
         run_study(study, out, data_dir=args.data_dir, device=args.device, download=args.download, quiet=args.quiet,
                   backend=args.backend, address=args.address)
     trials = load_trials(out)

@@ -32,13 +32,7 @@ class GpuPlan:
             raise UserError("--gpus: no GPU given (and none visible)")
         if len(set(self.gpus)) != len(self.gpus):
             raise UserError(f"--gpus: a GPU is named twice ({','.join(self.gpus)})")
-        f = self.per_trial
-        if not f > 0:
-            raise UserError(f"--gpus-per-trial must be positive, got {f:g}")
-        if f < 1 and abs(1 / f - round(1 / f)) > 1e-9:
-            raise UserError(f"--gpus-per-trial {f:g}: a share of one GPU must be 1/k (0.5, 0.25, ...)")
-        if f >= 1 and f != int(f):
-            raise UserError(f"--gpus-per-trial {f:g}: more than one GPU per trial must be a whole number")
+        f = check_share(self.per_trial)
         if f > len(self.gpus):
             raise UserError(f"--gpus-per-trial {f:g} needs {f:g} GPUs; --gpus gives {len(self.gpus)}")
 
@@ -56,6 +50,17 @@ class GpuPlan:
         if workers > n:
             raise UserError(f"--workers {workers} needs {workers} GPU slots; --gpus {','.join(self.gpus)} with "
                             f"--gpus-per-trial {self.per_trial:g} gives {n} (lower --gpus-per-trial to share GPUs)")
+
+
+def check_share(f: float) -> float:
+    """``--gpus-per-trial``: whole GPUs (1, 2, ...) or a share 1/k of one (0.5, 0.25, ...)."""
+    if not f > 0:
+        raise UserError(f"--gpus-per-trial must be positive, got {f:g}")
+    if f < 1 and abs(1 / f - round(1 / f)) > 1e-9:
+        raise UserError(f"--gpus-per-trial {f:g}: a share of one GPU must be 1/k (0.5, 0.25, ...)")
+    if f >= 1 and f != int(f):
+        raise UserError(f"--gpus-per-trial {f:g}: more than one GPU per trial must be a whole number")
+    return f
 
 
 def visible_gpus() -> tuple[str, ...]:

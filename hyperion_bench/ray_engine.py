@@ -28,7 +28,6 @@ Each node needs the package installed and the suite's data under ``--data-dir`` 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import shutil
 import socket
@@ -41,7 +40,7 @@ from typing import Any
 
 from hyperion_bench.atomic import write_bytes_atomic
 from hyperion_bench.errors import UserError
-from hyperion_bench.placement import GpuPlan
+from hyperion_bench.placement import check_share
 from hyperion_bench.runlock import RunLock
 
 MAX_RETRIES = 3  # runs of a task after its node or worker process is lost
@@ -157,8 +156,7 @@ def task_resources(settings: Any, node_cpus: list[float]) -> tuple[float, float]
                         "(use --gpus-per-trial)")
     if settings.device == "cuda":
         per_trial = settings.gpus_per_trial if settings.gpus_per_trial is not None else 1.0
-        GpuPlan(tuple(str(i) for i in range(max(1, math.ceil(per_trial)))), per_trial)  # a share 1/k or whole GPUs
-        gpus = settings.workers * per_trial
+        gpus = settings.workers * check_share(per_trial)
     elif settings.gpus_per_trial is not None:
         raise UserError("--gpus and --gpus-per-trial need --device cuda (with --backend ray, the task's GPUs "
                         "come from Ray)")

@@ -53,7 +53,7 @@ class OptimizerScheduler(TrialScheduler):
     """Runs ``optimizer`` minimising ``metrics`` (see the module docstring)."""
 
     def __init__(self, optimizer: Optimizer, *, metrics: list[str], seed: int, max_trials: int | None,
-                 constants: dict[str, Any], settings: dict[str, Any] | None = None):
+                 constants: dict[str, Any]):
         super().__init__(random_seed=seed)
         assert len(metrics) == optimizer.n_objectives, (metrics, optimizer.n_objectives)
         shadowed = sorted(set(constants) & set(optimizer.space.names))
@@ -61,7 +61,6 @@ class OptimizerScheduler(TrialScheduler):
         assert max_trials is None or max_trials >= 0, max_trials
         self.optimizer, self.space, self.names = optimizer, optimizer.space, list(metrics)
         self.seed, self.max_trials, self.constants = seed, max_trials, dict(constants)
-        self.settings = dict(optimizer.settings if settings is None else settings)
         self.n_suggested = 0
         self.n_failed = 0
         self._next: Suggestion | None = None  # asked ahead by ready_to_suggest
@@ -260,4 +259,4 @@ class OptimizerScheduler(TrialScheduler):
         return {"scheduler_name": type(self).__name__, "metric_names": self.metric_names(),
                 "metric_mode": self.metric_mode(), "seed": self.seed, "max_trials": self.max_trials,
                 "optimizer": type(self.optimizer).__name__, "metrics": self.names,
-                "settings": jsonable(self.settings), "optimizer_state": jsonable(self.optimizer.metadata())}
+                "settings": jsonable(self.optimizer.settings), "optimizer_state": jsonable(self.optimizer.metadata())}

@@ -53,21 +53,18 @@ from hyperion_bench.method_settings import HyperionSettings
 from hyperion_bench.methods import method_class
 from hyperion_bench.methods.optimizer import Optimizer, Suggestion, value_of
 from hyperion_bench.oneshot import CELL_FUSION, INNER_OPTIMIZER, INNER_PREFIX, encode_subset, searches
-from hyperion_bench.registry import METHODS, outer_kinds
+from hyperion_bench.registry import METHODS
 from hyperion_bench.space import EDGES, NODE_SEP, JointSpace, Param, edge_choices
 
 OUTER, INNER = "outer", "inner"
 SPLIT_PREFIX = "split@"
 RETRIES = 20
-OUTER_KINDS = outer_kinds()
 
 
 def make_learner(kind: str, space: JointSpace, seed: int, n_init: int) -> Optimizer:
     """One of Hyperion's learners: the outer-kind method of that name in the registry, a single-objective
-    optimiser over ``space``. TPE's random start-up is Hyperion's own ``n_init`` (its learners see those
-    trials too)."""
-    if kind not in OUTER_KINDS:
-        raise UserError(f"unknown outer optimiser {kind!r} for hyperion; known: {', '.join(OUTER_KINDS)}")
+    optimiser over ``space`` (``kind`` checked by HyperionSettings). TPE's random start-up is Hyperion's own
+    ``n_init`` (its learners see those trials too)."""
     settings = {"n_startup_trials": max(n_init, 1)} if kind == "tpe" else {}
     return method_class(METHODS[kind])(space=space, seed=seed, settings=settings)
 

@@ -84,6 +84,13 @@ def _pump(proc: subprocess.Popen, lines: list[str], running: threading.Event) ->
     running.set()
 
 
+def _wait_for_a_row(proc: subprocess.Popen, out: Path, rows_before: int, timeout_s: float = 300.0) -> None:
+    """Until the run has finished one more trial than ``rows_before`` (or has ended)."""
+    deadline = time.time() + timeout_s
+    while proc.poll() is None and time.time() < deadline and len(_rows(out)) <= rows_before:
+        time.sleep(0.1)
+
+
 def _group_gone(pgid: int, timeout_s: float) -> bool:
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -96,9 +103,11 @@ def _group_gone(pgid: int, timeout_s: float) -> bool:
 
 
 def kill_test(command: list[str], out: Path, kills: int, max_trials: int, n_runs: int, min_delay_s: float,
-              max_delay_s: float, seed: int = 0, log=print) -> Outcome:
+              max_delay_s: float, seed: int = 0, log=print, after_a_row: bool = False) -> Outcome:
     """Kill ``command`` (a ``run`` argument list without ``--out``) ``kills`` times (fewer when it finishes
-    first: ``finished_early``), then let it finish."""
+    first: ``finished_early``), then let it finish. The delay counts from the run's first trial start, or
+    with ``after_a_row`` from the first trial it finishes in that round (so that every kill comes after
+    progress, however fast or slow the machine: the short form in tests/ uses it)."""
     rng = random.Random(seed)
     outcome, seen = Outcome(), {}
     args = [sys.executable, "-m", "hyperion_bench", *command, "--out", str(out), "--quiet"]
@@ -114,6 +123,8 @@ def kill_test(command: list[str], out: Path, kills: int, max_trials: int, n_runs
         pump = threading.Thread(target=_pump, args=(proc, lines, running), daemon=True)
         pump.start()
         running.wait(timeout=300)  # the delay counts from the first trial's start: start-up is not the test
+        if after_a_row:
+            _wait_for_a_row(proc, out, len(_rows(out)))
         try:
             proc.wait(timeout=delay)
             outcome.finished_early += 1

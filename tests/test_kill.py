@@ -29,11 +29,12 @@ def test_three_kills_lose_nothing_and_train_nothing_twice(tmp_path):
     suite = write_suite(tmp_path, FAST_DIGITS.replace("LRS", "0.05, 0.1"))
     command = ["run", "--suite", str(suite), "--methods", "random,tpe", "--max-trials", "8", "--seeds", "2",
                "--workers", "2"]
-    outcome = kill.kill_test(command, tmp_path / "out", kills=3, max_trials=8, n_runs=4, min_delay_s=2.0,
-                             max_delay_s=6.0, seed=1, log=lambda line: None)
+    # each kill comes 0.5-3 s after the round's first finished trial, so every kill follows progress on a
+    # fast machine and a slow one alike (fixed delays from the start failed both ways in CI: the idle
+    # machine finished the run before the second kill, one pinned core had finished no trial at any kill)
+    outcome = kill.kill_test(command, tmp_path / "out", kills=3, max_trials=8, n_runs=4, min_delay_s=0.5,
+                             max_delay_s=3.0, seed=1, log=lambda line: None, after_a_row=True)
     assert kill.check(outcome) == [], outcome
-    # the kills came while trials ran (a fast machine may finish the run before the third kill: CI's idle
-    # 2-core machine once finished it before the second, with kills 4-10 s in and 6 trials per run)
     assert outcome.kills >= 1 and outcome.rows_before_kills > 0, outcome
     assert outcome.started >= outcome.expected == 32
 

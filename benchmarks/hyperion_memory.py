@@ -48,7 +48,8 @@ from hyperion_bench.errors import UserError, run_script  # noqa: E402
 from hyperion_bench.hardware import cpu_model  # noqa: E402
 from hyperion_bench.memory import step_peak_mb  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step  # noqa: E402
-from hyperion_bench.oneshot import full_inner_config, needs_search, node_candidates, suite_supernet  # noqa: E402
+from hyperion_bench.oneshot import full_inner_config, needs_search, reduced_supernet  # noqa: E402
+from hyperion_bench.plan import decode  # noqa: E402
 from hyperion_bench.suites import DEFAULTS, load_suite  # noqa: E402
 
 MNIST_SHAPE = (1, 28, 28)
@@ -91,7 +92,7 @@ def measure_steps(suite, config: dict, device: torch.device, batch: int, steps: 
                   fast: bool) -> dict:
     """One warm-up step, ``steps`` timed steps (0: ms_per_step NaN), then one step under MemTracker."""
     suite.oneshot["fast"] = fast
-    cands = node_candidates(suite, config)
+    plan = decode(suite, config)
     if device.type == "cuda":
         warm_up(device)  # the one-time cuBLAS/cuDNN state in every row's baseline, not in the first row's peak
         torch.cuda.empty_cache()
@@ -99,7 +100,7 @@ def measure_steps(suite, config: dict, device: torch.device, batch: int, steps: 
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     torch.manual_seed(0)
-    net = suite_supernet(suite, config, MNIST_SHAPE, 10, cands)
+    net = reduced_supernet(plan.search, plan.network, MNIST_SHAPE, 10)
     if device.type != "cpu":  # (under FakeTensorMode a .to() would try to swap the fake parameters)
         net = net.to(device)
     s = DartsSettings(batch_size=batch, order=order)
@@ -122,7 +123,7 @@ def measure_steps(suite, config: dict, device: torch.device, batch: int, steps: 
             times.append(time.perf_counter() - t)
     peak = (torch.cuda.max_memory_allocated(device) - base) / 2**20 if device.type == "cuda" else float("nan")
     _, tensor_peak = step_peak_mb(step, net, w_opt, a_opt)  # after the timed steps: the tracker is slow
-    row = {"candidates_per_edge": " ".join(str(len(c)) for c in cands),
+    row = {"candidates_per_edge": " ".join(str(len(c)) for c in plan.search.candidates),
            "supernet_params": sum(p.numel() for p in net.weights()),
            "ms_per_step": 1000 * statistics.median(times) if times else float("nan"),
            "peak_tensor_mb": tensor_peak, "peak_mem_mb": peak}

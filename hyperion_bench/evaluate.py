@@ -21,7 +21,8 @@ from hyperion_bench import device as devices
 from hyperion_bench.device import PeakMeter, warm_up
 from hyperion_bench.nn import Genotype, build_network, count_params
 from hyperion_bench.objectives import derive, weighted_sum
-from hyperion_bench.oneshot import needs_search, run_search
+from hyperion_bench.oneshot import run_search
+from hyperion_bench.plan import decode
 from hyperion_bench.suites import Suite
 
 Report = Callable[..., None]
@@ -55,6 +56,7 @@ def prepare_signal(x: torch.Tensor, window: int, downsample: int) -> torch.Tenso
     a lower rate make a cheaper network, at some cost in accuracy, and the optimiser trades them off.
     ``window`` 0 is the whole signal. Works on any channel count and length; a window longer than the
     signal or fewer than ``MIN_SAMPLES`` samples left raise :class:`InvalidConfig` (a failed trial).
+    Parameter counting without data uses the same arithmetic (:meth:`hyperion_bench.plan.Signal.length`).
     """
     length = x.shape[-1]
     if window < 0 or downsample < 1:
@@ -170,37 +172,37 @@ def evaluate(
     meter = PeakMeter(dev)
     torch.manual_seed(seed)
     gen = devices.generator(dev, seed)
-    s = suite.setting
+    plan = decode(suite, config, epochs=epochs, genotype=genotype)  # the only reading of the config
+    t = plan.training
 
     splits = {k: getattr(data, k) for k in ("x_train", "x_val", "x_test")}
     if len(data.in_shape) == 2:  # 1-D signals: the sensing pipeline parameters
-        window, downsample = int(s(config, "window")), int(s(config, "downsample"))
-        splits = {k: prepare_signal(v, window, downsample) for k, v in splits.items()}
+        splits = {k: prepare_signal(v, plan.signal.window, plan.signal.downsample) for k, v in splits.items()}
     x_train, x_val, x_test = (splits[k].to(dev) for k in ("x_train", "x_val", "x_test"))
     y_train, y_val, y_test = (getattr(data, k).to(dev) for k in ("y_train", "y_val", "y_test"))
     in_shape = tuple(x_train.shape[1:])
     data_mb = meter.baseline()  # the resident splits are the same for every method: peaks are above them
 
     search_info: dict[str, Any] = {}
-    if genotype is None and needs_search(suite, config):
-        genotype, search_info = run_search(suite, config, x_train, y_train, data.n_classes, seed, deadline)
-    model, genotype = build_network(suite, config, in_shape, data.n_classes, genotype)
+    if plan.search is not None:
+        genotype, search_info = run_search(plan.search, plan.network, x_train, y_train, data.n_classes, seed,
+                                           deadline)
+    model, genotype = build_network(plan.network, in_shape, data.n_classes, genotype)
     if lineage is not None:  # a trial that inherits a trained network (BULK & CUT; see lineage.py)
         model = lineage.prepare(model, dev)
     model = model.to(dev)
     n_params = count_params(model)
 
-    n_epochs = int(epochs if epochs is not None else s(config, "epochs"))
-    batch = min(int(s(config, "batch_size")), x_train.shape[0])
+    n_epochs = t.epochs
+    batch = min(t.batch_size, x_train.shape[0])
     steps_per_epoch = max(x_train.shape[0] // batch, 1)
-    lr, wd = float(s(config, "lr")), float(s(config, "weight_decay"))
-    if s(config, "optimizer") == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    if t.optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     else:
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=float(s(config, "momentum")),
-                              weight_decay=wd, nesterov=float(s(config, "momentum")) > 0)
+        opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay,
+                              nesterov=t.momentum > 0)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n_epochs * steps_per_epoch)
-    augment = bool(s(config, "augment")) and len(in_shape) == 3
+    augment = t.augment and len(in_shape) == 3
 
     metrics: dict[str, Any] = {}
     for epoch in range(1, n_epochs + 1):

@@ -27,11 +27,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from hyperion_bench.errors import UserError
+from hyperion_bench.nn.builder import CellSpec
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.supernet import Candidate, SuperNetwork, dedupe
@@ -43,6 +45,23 @@ INNER_PREFIX = "inner@"
 INNER_OPTIMIZER = "inner_optimizer"  # config key: which one-shot optimiser searches (registry.INNER_OPTIMIZERS)
 SUBSET_SEP = "|"
 CELL_FUSION = ("op", "kernel", "activation")  # the fusion parameters that form a candidate operation
+
+
+@dataclass(frozen=True)
+class InnerSearch:
+    """The one-shot search a config asks for (decoded by :func:`hyperion_bench.plan.decode`): the reduced
+    supernet's candidates per cell node and the optimiser that trains its weights and alphas (DARTS or
+    hyperDARTS) with its settings."""
+
+    optimizer: str  # registry.INNER_OPTIMIZERS
+    candidates: tuple[tuple[Candidate, ...], ...]  # per cell node
+    settings: DartsSettings
+    hypernet: str  # hyperDARTS only: "mlp" or "linear"
+    hidden: int  # hyperDARTS only: the mlp's hidden width (0 = half its input)
+    fast: bool  # the grouped supernet (nn/supernet_fast.py) instead of the reference
+    compile: str  # "" or a torch.compile mode
+    search_fraction: float  # at most this share of the remaining wall-clock budget
+    size_weight: float  # the weighted sum's n_params weight: the expected-size penalty's (0 = none)
 
 
 def encode_subset(values: list[Any]) -> str:
@@ -141,17 +160,15 @@ def darts_settings(suite: Suite, optimizer: str = "darts") -> DartsSettings:
     return s
 
 
-def suite_supernet(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...], n_classes: int,
-                   candidates: list[list[Candidate]], compile: bool = True) -> SuperNetwork:
-    """The reduced supernet: the suite's stem and cell stack, ``candidates`` on every edge of node j
-    (compiled per ``[oneshot] compile`` unless ``compile`` is False)."""
+def reduced_supernet(inner: InnerSearch, cell: CellSpec, in_shape: tuple[int, ...], n_classes: int,
+                     compile: bool = True) -> SuperNetwork:
+    """The reduced supernet: the plan's stem and cell stack with ``inner.candidates`` on every edge of node
+    j (compiled per ``inner.compile`` unless ``compile`` is False)."""
     from hyperion_bench.nn.supernet_fast import make_supernet  # the one reference/fast switch
 
-    return make_supernet(in_shape, n_classes, candidates, cells=int(suite.setting(config, "cells")),
-                         channels=int(suite.setting(config, "channels")),
-                         stem_multiplier=suite.network["stem_multiplier"],
-                         fast=suite.oneshot["fast"],
-                         compile_mode=(suite.oneshot["compile"] or None) if compile else None)
+    return make_supernet(in_shape, n_classes, inner.candidates, cells=cell.cells, channels=cell.channels,
+                         stem_multiplier=cell.stem_multiplier, fast=inner.fast,
+                         compile_mode=(inner.compile or None) if compile else None)
 
 
 def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
@@ -194,10 +211,10 @@ def expected_size_penalty(net: SuperNetwork, weight: float) -> Any:
     return penalty
 
 
-def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.Tensor, n_classes: int,
+def run_search(inner: InnerSearch, cell: CellSpec, x: torch.Tensor, y: torch.Tensor, n_classes: int,
                seed: int, deadline: float | None) -> tuple[Genotype, dict[str, Any]]:
-    """Build the reduced supernet, run the config's one-shot optimiser (DARTS, or hyperDARTS with the
-    suite's [hyperdarts]) on (x, y) (already on the device), derive the genotype.
+    """Build the reduced supernet, run the plan's one-shot optimiser (DARTS, or hyperDARTS) on (x, y)
+    (already on the device), derive the genotype.
 
     Returns the genotype and what a trial records about its search: the optimiser, candidates per edge,
     the trained parameter count (hyperDARTS: its hypernetwork's), search time, epochs, final search loss,
@@ -208,28 +225,25 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         torch.cuda.synchronize(x.device)
         base = torch.cuda.memory_allocated(x.device)
         torch.cuda.reset_peak_memory_stats(x.device)
-    candidates = node_candidates(suite, config)
-    optimizer = inner_optimizer(config)
-    net = suite_supernet(suite, config, tuple(x.shape[1:]), n_classes, candidates, compile=False).to(x.device)
-    settings = darts_settings(suite, optimizer)
-    weight = suite.objectives.weighted_sum.get("n_params", 0.0)
+    net = reduced_supernet(inner, cell, tuple(x.shape[1:]), n_classes, compile=False).to(x.device)
+    settings = inner.settings
+    weight = inner.size_weight
     penalty = expected_size_penalty(net, weight) if weight else None  # sizes counted before hyperDARTS takes them
-    if optimizer == "hyperdarts":  # its heads (on the supernet's device) generate the cell weights
+    if inner.optimizer == "hyperdarts":  # its heads (on the supernet's device) generate the cell weights
         from hyperion_bench.nn.hyperdarts import HyperSuperNetwork
 
-        h = suite.hyperdarts
-        net = HyperSuperNetwork(net, h["hypernet"], h["hidden"] or None)
-    if suite.oneshot["compile"]:  # the whole module the search drives (hyperDARTS: heads and supernet as one)
+        net = HyperSuperNetwork(net, inner.hypernet, inner.hidden or None)
+    if inner.compile:  # the whole module the search drives (hyperDARTS: heads and supernet as one)
         torch._dynamo.reset()  # every search compiles from the same state, whatever ran before in this worker
-        net = torch.compile(net, mode=suite.oneshot["compile"])
+        net = torch.compile(net, mode=inner.compile)
     if deadline is not None:  # at most search_fraction of what is left of the (method, seed) budget
-        deadline = time.time() + suite.oneshot["search_fraction"] * max(deadline - time.time(), 0.0)
+        deadline = time.time() + inner.search_fraction * max(deadline - time.time(), 0.0)
     # one step's peak tensor memory on any device (memory.py); a compiled module is not tracked (dynamo)
     info = search(net, x, y, settings, seed=seed, deadline=deadline, alpha_penalty=penalty,
-                  track_memory=not suite.oneshot["compile"])
+                  track_memory=not inner.compile)
     per_edge = net.candidates_per_edge()
     info.update(
-        inner_optimizer=optimizer,
+        inner_optimizer=inner.optimizer,
         candidates_per_edge=" ".join(str(c) for c in per_edge),
         max_candidates_per_edge=max(per_edge),
         supernet_n_params=sum(p.numel() for p in net.weights()),
@@ -238,7 +252,7 @@ def run_search(suite: Suite, config: dict[str, Any], x: torch.Tensor, y: torch.T
         if x.device.type == "cuda" else 0.0,
     )
     genotype = net.genotype()
-    if suite.oneshot["compile"]:  # free its compiled graphs and CUDA-graph pools before the derived network trains
+    if inner.compile:  # free its compiled graphs and CUDA-graph pools before the derived network trains
         del net
         torch._dynamo.reset()
     return genotype, info

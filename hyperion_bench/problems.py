@@ -135,16 +135,10 @@ def n_params_of(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...],
     import torch
 
     from hyperion_bench.nn import build_network, count_params
+    from hyperion_bench.plan import decode_network, signal_of
 
-    shape = tuple(in_shape)
-    if len(shape) == 2:  # 1-D signals: the window and sampling-rate pipeline parameters change the length
-        length = shape[1]
-        window, downsample = int(suite.setting(config, "window")), int(suite.setting(config, "downsample"))
-        if 0 < window < length:
-            length = window
-        if downsample > 1 and length >= downsample:
-            length //= downsample
-        shape = (shape[0], length)
+    network, _ = decode_network(suite, config)
+    shape = signal_of(suite, config).shape(tuple(in_shape))  # 1-D: window and sampling rate change the length
     with torch.device("meta"):
-        model, _ = build_network(suite, config, shape, n_classes)
+        model, _ = build_network(network, shape, n_classes)
     return count_params(model)

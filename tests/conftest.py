@@ -52,6 +52,14 @@ def one_value(value: float | None):
     return None if value is None else np.array([value], dtype=float)
 
 
+def searched(suite, config: dict) -> tuple:
+    """(the inner search, the cell) a searching config decodes to: ``run_search(*searched(...), x, y, ...)``."""
+    from hyperion_bench.plan import decode
+
+    plan = decode(suite, config)
+    return plan.search, plan.network
+
+
 def write_suite(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
     path = tmp_path / name
     path.write_text(textwrap.dedent(body))

@@ -235,9 +235,9 @@ def test_bulk_and_cut_phases_parents_and_trial_constants(tmp_path):
 def _save_network(suite, config, path):
     """What a trial leaves for its children: the config's plain CNN (16x16 RGB, 17 classes), untrained."""
     from hyperion_bench.nn import morph
-    from hyperion_bench.nn.builder import build_network
+    from hyperion_bench.plan import network_of
 
-    morph.save(build_network(suite, config, (3, 16, 16), 17)[0], path)
+    morph.save(network_of(suite, config, (3, 16, 16), 17)[0], path)
 
 
 def test_bulk_and_cut_asks_the_lr_gp_with_the_childs_size_after_the_morph(tmp_path, monkeypatch):

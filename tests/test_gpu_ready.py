@@ -31,6 +31,7 @@ def test_every_compiled_search_in_a_worker_compiles(suite, monkeypatch):
     limit at 1, two searches over different supernets must both be compiled. A counting backend stands
     in for inductor (which takes minutes on two cores)."""
     from hyperion_bench.oneshot import run_search
+    from hyperion_bench.plan import decode
 
     compiled: list[int] = []
 
@@ -47,7 +48,8 @@ def test_every_compiled_search_in_a_worker_compiles(suite, monkeypatch):
         try:
             for ops in ("conv|skip", "conv|max_pool|skip"):
                 compiled.append(0)
-                run_search(suite, {**CONFIG, "inner@op": ops}, x, y, 3, seed=0, deadline=None)
+                plan = decode(suite, {**CONFIG, "inner@op": ops})
+                run_search(plan.search, plan.network, x, y, 3, seed=0, deadline=None)
         finally:
             torch._dynamo.reset()
     assert compiled[0] > 0 and compiled[1] > 0, compiled

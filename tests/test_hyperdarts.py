@@ -8,16 +8,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import CELL_SUITE, one_value, write_suite
+from conftest import CELL_SUITE, one_value, searched, write_suite
 from hyperion_bench.errors import UserError
 from hyperion_bench.evaluate import evaluate
 from hyperion_bench.methods import make_optimizer, make_scheduler
-from hyperion_bench.nn import build_network, count_params
+from hyperion_bench.nn import count_params
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.hyperdarts import HyperSuperNetwork
 from hyperion_bench.nn.supernet_fast import make_supernet
 from hyperion_bench.oneshot import INNER_OPTIMIZER, darts_settings, full_inner_config, run_search
+from hyperion_bench.plan import network_of
 from hyperion_bench.suites import DEFAULTS, load_suite
 
 # every kind of cell weight: dense conv, depthwise + pointwise (sep, dil), the stride-2 skip's convs
@@ -200,7 +201,7 @@ def test_run_search_records_the_optimiser_and_keeps_the_size_penalty(suite, monk
     monkeypatch.setattr(oneshot, "search", spy)
     config = {**full_inner_config(suite.space, DEFAULTS), INNER_OPTIMIZER: "hyperdarts", "cells": 1}
     x, y = data(n=32)
-    genotype, info = run_search(suite, config, x, y, 3, seed=0, deadline=time.time() + 60)
+    genotype, info = run_search(*searched(suite, config), x, y, 3, seed=0, deadline=time.time() + 60)
     assert isinstance(seen["net"], HyperSuperNetwork)
     assert seen["penalty"] > 0  # the expected size of the cells' candidates, counted before generation
     assert info["inner_optimizer"] == "hyperdarts" and info["search_order"] == 1
@@ -212,7 +213,7 @@ def test_a_hyperdarts_trial_derives_and_trains_with_the_one_builder(suite, tiny_
     config = {**full_inner_config(suite.space, DEFAULTS), INNER_OPTIMIZER: "hyperdarts", "cells": 1}
     final = evaluate(suite, config, tiny_images, epochs=1)
     assert final["inner_optimizer"] == "hyperdarts" and final["search_steps"] >= 1
-    built, _ = build_network(suite, config, (1, 8, 8), 3, genotype=Genotype.from_json(final["genotype"]))
+    built, _ = network_of(suite, config, (1, 8, 8), 3, genotype=Genotype.from_json(final["genotype"]))
     assert final["n_params"] == count_params(built)
 
 
@@ -227,7 +228,7 @@ def test_bad_hyperdarts_settings_and_optimisers_are_one_line_errors(tmp_path, su
             load_suite(write_suite(tmp_path, CELL_SUITE + body))
     config = {**full_inner_config(suite.space, DEFAULTS), INNER_OPTIMIZER: "enas"}
     with pytest.raises(UserError, match="inner_optimizer='enas'"):
-        run_search(suite, config, *data(), 3, seed=0, deadline=None)
+        run_search(*searched(suite, config), *data(), 3, seed=0, deadline=None)
     with pytest.raises(ValueError, match="hypernet"):
         tiny(hypernet="conv")
 

@@ -7,7 +7,8 @@ from conftest import CELL_SUITE, hyperion, one_value, write_suite
 from hyperion_bench.errors import UserError
 from hyperion_bench.methods import make_scheduler
 from hyperion_bench.methods.hyperion import INNER, OUTER, SPLIT_PREFIX
-from hyperion_bench.oneshot import inner_bases, needs_search, node_candidates, suite_supernet
+from hyperion_bench.oneshot import inner_bases, needs_search, node_candidates, reduced_supernet
+from hyperion_bench.plan import decode
 from hyperion_bench.suites import load_suite
 
 KINDS = ["random", "tpe", "anneal", "blendsearch"]
@@ -62,7 +63,8 @@ def test_the_supernet_built_matches_the_split_and_the_subspace(suite):
         assert all(len(c) <= expected for c in cands)  # equivalent candidates (skip x kernels) merge
         if needs_search(suite, config):
             seen_search += 1
-            net = suite_supernet(suite, {**config, "cells": 1}, (1, 8, 8), 3, cands)
+            plan = decode(suite, {**config, "cells": 1})
+            net = reduced_supernet(plan.search, plan.network, (1, 8, 8), 3)
             assert net.candidates_per_edge() == [len(c) for c in cands]
         else:
             assert all(len(c) == 1 for c in cands)

@@ -23,6 +23,7 @@ from hyperion_bench.nn import builder
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.supernet import KERNEL_FREE, PARAMETERLESS_ACT
 from hyperion_bench.oneshot import CELL_FUSION, INNER_OPTIMIZER, INNER_PREFIX, needs_search, node_values
+from hyperion_bench.plan import network_of
 from hyperion_bench.suites import list_suites, load_suite
 
 KINDS = ["random", "tpe", "anneal", "blendsearch"]
@@ -136,16 +137,15 @@ def test_a_one_candidate_inner_subspace_still_searches_the_inputs(table2, tiny_i
 
 def test_a_searched_fusion_parameter_missing_from_a_config_is_an_error_not_a_default(table2):
     """The builder never falls back to the harness default for a parameter the suite searches."""
-    from hyperion_bench.nn import build_network
 
     config = {"cells": 1, "channels": 4, "kernel@0": 3, "kernel@1": 3, "activation@0": "relu",
               "activation@1": "relu", "edges@0": "0+1", "edges@1": "0+2"}  # no op@j
     with pytest.raises(KeyError, match="op@0"):
-        build_network(table2, config, (1, 8, 8), 3)
+        network_of(table2, config, (1, 8, 8), 3)
     config = {**config, "op@0": "skip", "op@1": "dil_conv"}
     del config["edges@1"]
     with pytest.raises(KeyError, match="edges@1"):
-        build_network(table2, config, (1, 8, 8), 3)
+        network_of(table2, config, (1, 8, 8), 3)
 
 
 # ---------------------------------------------------------------- defect 2
@@ -254,7 +254,7 @@ def test_evaluate_trains_the_network_the_proposal_describes(table2, tiny_images,
         assert_cell_within_config(table2, config, genotype)
         recorded = Genotype.from_json(final["genotype"])
         assert recorded == genotype
-        rebuilt, _ = builder.build_network(table2, config, (1, 8, 8), 3, recorded)
+        rebuilt, _ = network_of(table2, config, (1, 8, 8), 3, recorded)
         assert repr(rebuilt) == repr(model) and final["n_params"] == sum(p.numel() for p in model.parameters())
         sched.tell(key, one_value(final["weighted_sum"] + 0.01 * float(rng.random())), {})
 

@@ -220,14 +220,15 @@ def test_harness_tuner_waits_for_a_synchronous_optimizer(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- cheap objectives
 def test_cheap_model_size_matches_the_built_network():
-    from hyperion_bench.nn import build_network, count_params
+    from hyperion_bench.nn import count_params
+    from hyperion_bench.plan import network_of
     from hyperion_bench.problems import n_params_of
 
     suite = load_suite("flowers17")
     rng = np.random.default_rng(0)
     for _ in range(3):
         config = suite.space.sample(rng)
-        model, _ = build_network(suite, config, (3, 16, 16), 17)
+        model, _ = network_of(suite, config, (3, 16, 16), 17)
         assert n_params_of(suite, config, (3, 16, 16), 17) == count_params(model)
 
 

@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from conftest import CELL_SUITE, write_suite
-from hyperion_bench.nn import Edge, Genotype, build_network, count_params
+from hyperion_bench.nn import Edge, Genotype, count_params
 from hyperion_bench.nn.cell_network import CellNetwork, reduction_cells
 from hyperion_bench.nn.ops import FactorizedReduce, make_op
 from hyperion_bench.nn.plain_cnn import PlainCNN
+from hyperion_bench.plan import network_of
 from hyperion_bench.suites import load_suite
 
 OPS = ["conv", "sep_conv", "dil_conv", "max_pool", "avg_pool", "skip", "none"]
@@ -89,7 +90,7 @@ def test_build_network_reads_per_node_values(tmp_path):
     suite = load_suite(write_suite(tmp_path, CELL_SUITE))
     config = {"cells": 1, "channels": 4, "op@0": "conv", "op@1": "skip", "kernel@0": 3, "kernel@1": 5,
               "activation@0": "relu", "activation@1": "tanh", "edges@0": "0+1", "edges@1": "1+2"}
-    net, geno = build_network(suite, config, (1, 8, 8), 10)
+    net, geno = network_of(suite, config, (1, 8, 8), 10)
     assert [e.source for e in geno.normal[1]] == [1, 2]
     assert geno.normal[1][0].op == "skip" and geno.normal[1][0].activation == "tanh"
     # node 0: two conv edges (152 each); node 1: skips; classifier sees 2 nodes x 4 channels
@@ -101,7 +102,7 @@ def test_flowers_space_builds_its_plain_cnn():
     config = {"n_conv_l": 2, "n_conv_0": 16, "n_conv_1": 32, "n_conv_2": 999, "n_fc_l": 1, "n_fc_0": 8,
               "n_fc_1": 3, "n_fc_2": 3, "kernel_size": 3, "lr": 1e-3, "batch_norm": True, "batch_size": 32,
               "global_avg_pooling": True}
-    net, geno = build_network(suite, config, (3, 16, 16), 17)
+    net, geno = network_of(suite, config, (3, 16, 16), 17)
     assert geno is None
     expected = (3 * 16 * 9 + 16) + 32 + (16 * 32 * 9 + 32) + 64 + (32 * 8 + 8) + (8 * 17 + 17)
     assert count_params(net) == expected

@@ -8,10 +8,10 @@ import time
 import pytest
 import torch
 
-from conftest import CELL_SUITE, write_suite
+from conftest import CELL_SUITE, searched, write_suite
 from hyperion_bench.evaluate import evaluate
 from hyperion_bench.methods import make_scheduler
-from hyperion_bench.nn import build_network, count_params
+from hyperion_bench.nn import count_params
 from hyperion_bench.nn.darts import DartsSettings, search
 from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.supernet import SuperNetwork
@@ -22,8 +22,9 @@ from hyperion_bench.oneshot import (
     full_inner_config,
     needs_search,
     node_candidates,
-    suite_supernet,
+    reduced_supernet,
 )
+from hyperion_bench.plan import network_of
 from hyperion_bench.suites import DEFAULTS, load_suite
 
 ONESHOT = CELL_SUITE + """
@@ -68,8 +69,7 @@ def test_inner_subset_times_outer_values_gives_the_candidates(suite):
 def test_the_built_supernet_has_exactly_the_candidates_the_config_asks_for(suite):
     config = {"cells": 3, "channels": 4, "inner@op": "conv|max_pool|skip", "inner@kernel": "3|5",
               "activation@0": "relu", "activation@1": "tanh"}
-    cands = node_candidates(suite, config)
-    net = suite_supernet(suite, config, (1, 8, 8), 3, cands)
+    net = reduced_supernet(*searched(suite, config), (1, 8, 8), 3)
     assert net.candidates_per_edge() == [5, 5]  # conv x {3,5}, max_pool x {3,5}, skip
     for cell in net.cells:
         assert all(len(edge.ops) == 5 for edge in cell.edges)
@@ -95,10 +95,10 @@ def test_a_search_under_torch_compile_follows_the_eager_one(suite, monkeypatch, 
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(32, 1, 8, 8, generator=g), torch.arange(32) % 3
     torch.manual_seed(1)  # the supernet's initial weights
-    eager = run_search(suite, config, x, y, 3, seed=0, deadline=None)
+    eager = run_search(*searched(suite, config), x, y, 3, seed=0, deadline=None)
     suite.oneshot["compile"] = "reduce-overhead"
     torch.manual_seed(1)
-    compiled = run_search(suite, config, x, y, 3, seed=0, deadline=None)
+    compiled = run_search(*searched(suite, config), x, y, 3, seed=0, deadline=None)
     assert modes == ["reduce-overhead"]
     assert compiled[1]["search_loss"] == pytest.approx(eager[1]["search_loss"], rel=1e-4)
     assert compiled[0] == eager[0]  # the same genotype
@@ -115,7 +115,7 @@ def test_a_trial_with_inner_parameters_searches_derives_and_records(suite, tiny_
     assert final["search_epochs"] == 1 and final["search_steps"] >= 1 and final["search_s"] > 0
     geno = Genotype.from_json(final["genotype"])
     assert {e.op for node in geno.normal for e in node} <= {"conv", "skip", "max_pool"}
-    built, _ = build_network(suite, config, (1, 8, 8), 3, genotype=geno)
+    built, _ = network_of(suite, config, (1, 8, 8), 3, genotype=geno)
     assert final["n_params"] == count_params(built)  # the derived network, built by the one builder
 
 

@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from hyperion_bench.nn import build_network, count_params
+from hyperion_bench.nn import count_params
 from hyperion_bench.nn.cell_network import CellNetwork
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search, search_step, unrolled_alpha_grads
 from hyperion_bench.nn.supernet import SuperNetwork, canonical, dedupe, derive_cell
+from hyperion_bench.plan import network_of
 
 DARTS_PRIMITIVES = [("none", 0, "-"), ("max_pool", 3, "-"), ("avg_pool", 3, "-"), ("skip", 0, "-"),
                     ("sep_conv", 3, "relu"), ("sep_conv", 5, "relu"), ("dil_conv", 3, "relu"),
@@ -54,7 +55,7 @@ def test_derived_network_has_the_builders_parameter_count():
     from hyperion_bench.suites import load_suite
 
     suite = load_suite("digits")
-    built, same = build_network(suite, {"cells": 3, "channels": 4}, (1, 8, 8), 10, genotype=geno)
+    built, same = network_of(suite, {"cells": 3, "channels": 4}, (1, 8, 8), 10, genotype=geno)
     assert same == geno
     assert count_params(built) == count_params(derived)
 

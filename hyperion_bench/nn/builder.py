@@ -1,15 +1,44 @@
-"""Config of the joint space -> network. The one place that decides what a config means."""
+"""A network spec -> the network. The one place that turns a decoded plan into modules.
+
+The specs are what :func:`hyperion_bench.plan.decode` makes of a config (the only reader of configs);
+the builder never sees a config or a suite, so every method's network is built by the same code from the
+same kind of description.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from torch import nn
 
 from hyperion_bench.nn.cell_network import CellNetwork
-from hyperion_bench.nn.genotype import Genotype, genotype_from_config
+from hyperion_bench.nn.genotype import Genotype
 from hyperion_bench.nn.plain_cnn import PlainCNN
-from hyperion_bench.suites import Suite
+
+
+@dataclass(frozen=True)
+class PlainCnnSpec:
+    """The bag-of-baselines plain CNN (flowers17): conv layers, then fully connected ones."""
+
+    conv_filters: tuple[int, ...]
+    kernel_size: int
+    batch_norm: bool
+    global_avg_pooling: bool
+    fc_units: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """A stack of ``cells`` cells of one genotype (None: the inner loop derives it; it must then be
+    passed to :func:`build_network`)."""
+
+    cells: int
+    channels: int
+    stem_multiplier: int
+    genotype: Genotype | None
+
+
+NetworkSpec = PlainCnnSpec | CellSpec
 
 
 def count_params(model: nn.Module) -> int:
@@ -17,33 +46,18 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def build_network(suite: Suite, config: dict[str, Any], in_shape: tuple[int, ...], n_classes: int,
+def build_network(spec: NetworkSpec, in_shape: tuple[int, ...], n_classes: int,
                   genotype: Genotype | None = None) -> tuple[nn.Module, Genotype | None]:
-    """Build the network a config describes. A given ``genotype`` (from a one-shot search) wins."""
-    s = suite.setting
-    if suite.family == "plain_cnn":
-        n_conv, n_fc = int(s(config, "n_conv_l")), int(s(config, "n_fc_l"))
-        model = PlainCNN(
-            in_shape,
-            n_classes,
-            conv_filters=[int(s(config, f"n_conv_{i}")) for i in range(n_conv)],
-            kernel_size=int(s(config, "kernel_size")),
-            batch_norm=bool(s(config, "batch_norm")),
-            global_avg_pooling=bool(s(config, "global_avg_pooling")),
-            fc_units=[int(s(config, f"n_fc_{i}")) for i in range(n_fc)],
-        )
+    """Build the network ``spec`` describes; returns it and its genotype (None for the plain CNN).
+    ``genotype`` (a one-shot search's derivation) is the cell of a spec that leaves it open."""
+    if isinstance(spec, PlainCnnSpec):
+        model = PlainCNN(in_shape, n_classes, conv_filters=list(spec.conv_filters), kernel_size=spec.kernel_size,
+                         batch_norm=spec.batch_norm, global_avg_pooling=spec.global_avg_pooling,
+                         fc_units=list(spec.fc_units))
         return model, None
+    genotype = genotype if genotype is not None else spec.genotype
     if genotype is None:
-        genotype = genotype_from_config(
-            config, suite.network["nodes"], lambda name, j: suite.node_setting(config, name, j),
-            edges_searched=bool(suite.space.fusion_bases()),
-        )
-    model = CellNetwork(
-        in_shape,
-        n_classes,
-        genotype,
-        cells=int(s(config, "cells")),
-        channels=int(s(config, "channels")),
-        stem_multiplier=suite.network["stem_multiplier"],
-    )
+        raise ValueError("a searched cell has no genotype until the one-shot search derives it")
+    model = CellNetwork(in_shape, n_classes, genotype, cells=spec.cells, channels=spec.channels,
+                        stem_multiplier=spec.stem_multiplier)
     return model, genotype

@@ -65,12 +65,12 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from hyperion_bench.atomic import write_text_atomic  # noqa: E402
 from hyperion_bench.errors import UserError, run_script  # noqa: E402
 from hyperion_bench.hardware import cpu_model  # noqa: E402
+from hyperion_bench.method_settings import COMPILE_MODES  # noqa: E402
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search_step, unrolled_alpha_grads  # noqa: E402
 from hyperion_bench.nn.hyperdarts import HyperSuperNetwork  # noqa: E402
 from hyperion_bench.nn.presets import CLASSIC_DARTS, TABLE3  # noqa: E402
 from hyperion_bench.nn.supernet import Candidate  # noqa: E402
 from hyperion_bench.nn.supernet_fast import make_supernet  # noqa: E402
-from hyperion_bench.suites import COMPILE_MODES  # noqa: E402
 
 DARTS_PRIMITIVES: list[Candidate] = list(CLASSIC_DARTS)
 REDUCED_OPS = ("sep_conv", "dil_conv")  # the two parametric ops: the largest 2-of-5 reduced supernet

@@ -150,6 +150,7 @@ def evaluate(
     genotype: Genotype | None = None,
     deadline: float | None = None,
     lineage: Any = None,
+    oneshot: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build, train and measure the network ``config`` describes; report after every epoch.
 
@@ -165,6 +166,7 @@ def evaluate(
     Raises :class:`TrialDiverged` on a non-finite loss. Same seed on the CPU -> same numbers.
     ``lineage`` (:mod:`hyperion_bench.lineage`, BULK & CUT only) starts from a parent's trained network,
     may distil from it, and saves the trained network; None (every other method) changes nothing.
+    ``oneshot``: the command line's inner-loop settings (``TrialConstants.oneshot``), over the suite's.
     """
     started = time.perf_counter()
     dev = resolve_device(device)
@@ -172,7 +174,7 @@ def evaluate(
     meter = PeakMeter(dev)
     torch.manual_seed(seed)
     gen = devices.generator(dev, seed)
-    plan = decode(suite, config, epochs=epochs, genotype=genotype)  # the only reading of the config
+    plan = decode(suite, config, epochs=epochs, genotype=genotype, oneshot=oneshot)  # the only reading of the config
     t = plan.training
 
     splits = {k: getattr(data, k) for k in ("x_train", "x_val", "x_test")}

@@ -20,16 +20,19 @@ File layout::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hyperion_bench.errors import UserError
-from hyperion_bench.registry import INNER_OPTIMIZERS, METHODS, outer_kinds
+from hyperion_bench.registry import INNER_OPTIMIZERS, METHODS, SEARCHING_METHODS, outer_kinds
 from hyperion_bench.tomlfile import read_toml
 
 BASELINES_DIR = Path(__file__).resolve().parent.parent / "baselines"
+# torch.compile modes a supernet may run under (darts' compile setting; benchmarks/darts_step.py --compile)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass(frozen=True)
@@ -99,16 +102,21 @@ def _typed(value: Any, default: Any, where: str, parse: bool) -> Any:
     return value
 
 
-def check_overrides(method: str, overrides: dict[str, Any], where: str, parse: bool = False) -> dict[str, Any]:
+def check_overrides(method: str, overrides: dict[str, Any], where: str, parse: bool = False,
+                    label: str | None = None) -> dict[str, Any]:
     """Typed overrides for ``method``; unknown keys raise a one-line UserError naming the known ones.
-    ``parse``: the values are command-line strings (``3``, ``0.5``, ``true``, ``"hyperband"``)."""
+    ``parse``: the values are command-line strings (``3``, ``0.5``, ``true``, ``"hyperband"``). ``label``
+    names the table in messages (``oneshot.order``; default: the method)."""
     base = load_baseline(method)
+    label = label or method
     out = {}
     for key, value in overrides.items():
         if key not in base.settings:
             known = ", ".join(sorted(base.settings)) or "none"
-            raise UserError(f"{where}: {method} has no meta-parameter {key!r} (known: {known})")
-        out[key] = _typed(value, base.settings[key], f"{where}: {method}.{key}", parse)
+            raise UserError(f"{where}: {label}.{key}: {method} has no meta-parameter {key!r} (known: {known})")
+        out[key] = _typed(value, base.settings[key], f"{where}: {label}.{key}", parse)
+        if isinstance(out[key], float) and not math.isfinite(out[key]):
+            raise UserError(f"{where}: {label}.{key}: must be finite, got {value!r}")
     return out
 
 
@@ -176,3 +184,106 @@ class HyperionSettings:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _check(ok: bool, where: str, label: str, key: str, rule: str, value: Any) -> None:
+    if not ok:
+        raise UserError(f"{where}: {label}.{key}: {rule}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OneShotSettings:
+    """The inner one-shot loop's settings (DARTS'; hyperDARTS takes its learning rates from
+    :class:`HyperDartsSettings`), read once and checked once: ``baselines/darts.toml`` (the only place their
+    defaults live), then the suite's ``[oneshot]`` and ``[baselines.darts]`` tables, then the command line
+    (``--method-option darts.KEY=VALUE``). They are the loop of every searching trial of a run, whichever
+    method proposed it (DARTS, hyperDARTS, Hyperion's inner loop): the one-shot searches being compared are
+    the same search."""
+
+    method: ClassVar[str] = "darts"
+    epochs: int
+    order: int
+    batch_size: int
+    w_lr: float
+    w_lr_min: float
+    w_momentum: float
+    w_weight_decay: float
+    grad_clip: float
+    a_lr: float
+    a_weight_decay: float
+    search_fraction: float
+    fast: bool
+    compile: str
+
+    @classmethod
+    def of(cls, *layers: dict[str, Any], where: str = "darts", parse: bool = False,
+           label: str = "darts") -> OneShotSettings:
+        """The published settings with ``layers`` on top, in order; a bad key or value is a one-line
+        UserError naming ``where`` and ``<label>.<key>``."""
+        values = dict(load_baseline("darts").settings)
+        for layer in layers:
+            values.update(check_overrides("darts", layer, where, parse=parse, label=label))
+        v = values
+        _check(v["order"] in (1, 2), where, label, "order", "must be 1 or 2", v["order"])
+        _check(0 < v["search_fraction"] <= 1, where, label, "search_fraction", "must lie in (0, 1]",
+               v["search_fraction"])
+        _check(not v["compile"] or v["compile"] in COMPILE_MODES, where, label, "compile",
+               f"must be \"\" (off) or one of {', '.join(COMPILE_MODES)}", v["compile"])
+        for key in ("epochs", "batch_size"):
+            _check(v[key] >= 1, where, label, key, "must be at least 1", v[key])
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HyperDartsSettings:
+    """hyperDARTS' own settings (its hypernetwork and learning rates; the rest of its loop is
+    :class:`OneShotSettings`): ``baselines/hyperdarts.toml``, then the suite's ``[hyperdarts]`` and
+    ``[baselines.hyperdarts]`` tables, then ``--method-option hyperdarts.KEY=VALUE``."""
+
+    method: ClassVar[str] = "hyperdarts"
+    hypernet: str
+    hidden: int
+    w_lr: float
+    w_lr_min: float
+    a_lr: float
+
+    @classmethod
+    def of(cls, *layers: dict[str, Any], where: str = "hyperdarts", parse: bool = False,
+           label: str = "hyperdarts") -> HyperDartsSettings:
+        values = dict(load_baseline("hyperdarts").settings)
+        for layer in layers:
+            values.update(check_overrides("hyperdarts", layer, where, parse=parse, label=label))
+        v = values
+        _check(v["hypernet"] in ("mlp", "linear"), where, label, "hypernet", 'must be "mlp" or "linear"',
+               v["hypernet"])
+        _check(v["hidden"] >= 0, where, label, "hidden", "must be at least 0", v["hidden"])
+        for key in ("w_lr", "a_lr"):
+            _check(v[key] > 0, where, label, key, "must be positive", v[key])
+        _check(0 <= v["w_lr_min"] <= v["w_lr"], where, label, "w_lr_min", "must lie in [0, w_lr]", v["w_lr_min"])
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def inner_loop_options(options: dict[str, dict[str, str]], suite_oneshot: dict[str, Any],
+                       suite_hyperdarts: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The command line's overrides of the inner loop (``--method-option darts.KEY=VALUE`` and
+    ``hyperdarts.KEY=VALUE``), typed and checked on top of the suite's settings: what every searching
+    trial of the run receives (``TrialConstants.oneshot``); empty when the command sets none."""
+    out: dict[str, dict[str, Any]] = {}
+    if options.get("darts"):
+        OneShotSettings.of(suite_oneshot, options["darts"], where="--method-option", parse=True)
+        out["darts"] = check_overrides("darts", options["darts"], "--method-option", parse=True)
+    if options.get("hyperdarts"):
+        HyperDartsSettings.of(suite_hyperdarts, options["hyperdarts"], where="--method-option", parse=True)
+        out["hyperdarts"] = check_overrides("hyperdarts", options["hyperdarts"], "--method-option", parse=True)
+    return out
+
+
+def searches_inside(methods: list[str]) -> bool:
+    """Whether some method of the run runs the inner one-shot loop (so darts/hyperdarts options apply)."""
+    return any(m in SEARCHING_METHODS for m in methods)

@@ -20,6 +20,7 @@ these parts and never read the config again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +74,13 @@ class TrialPlan:
     search: InnerSearch | None  # None: the config fixes the network; nothing is searched
 
 
-def decode(suite: Suite, config: dict[str, Any], *, epochs: int | None = None,
-           genotype: Genotype | None = None) -> TrialPlan:
+def decode(suite: Suite, config: dict[str, Any], *, epochs: int | None = None, genotype: Genotype | None = None,
+           oneshot: Mapping[str, Mapping[str, Any]] | None = None) -> TrialPlan:
     """The plan of ``config`` on ``suite``. ``epochs`` (a multi-fidelity method's budget) replaces the
-    config's; a given ``genotype`` (a cell derived elsewhere) is built as it is, with nothing searched.
-    Raises KeyError for a value the suite searches but the config lacks (an ``edges@j`` too)."""
+    config's; a given ``genotype`` (a cell derived elsewhere) is built as it is, with nothing searched;
+    ``oneshot`` (``TrialConstants.oneshot``: the command line's darts / hyperdarts settings) goes on top of
+    the suite's inner-loop settings. Raises KeyError for a value the suite searches but the config lacks
+    (an ``edges@j`` too)."""
     s = suite.setting
     training = Training(
         epochs=int(epochs if epochs is not None else s(config, "epochs")),
@@ -88,7 +91,7 @@ def decode(suite: Suite, config: dict[str, Any], *, epochs: int | None = None,
         momentum=float(s(config, "momentum")),
         augment=bool(s(config, "augment")),
     )
-    network, search = decode_network(suite, config, genotype)
+    network, search = decode_network(suite, config, genotype, oneshot)
     return TrialPlan(training, signal_of(suite, config), network, search)
 
 
@@ -96,8 +99,8 @@ def signal_of(suite: Suite, config: dict[str, Any]) -> Signal:
     return Signal(int(suite.setting(config, "window")), int(suite.setting(config, "downsample")))
 
 
-def decode_network(suite: Suite, config: dict[str, Any], genotype: Genotype | None = None
-                   ) -> tuple[NetworkSpec, InnerSearch | None]:
+def decode_network(suite: Suite, config: dict[str, Any], genotype: Genotype | None = None,
+                   oneshot: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[NetworkSpec, InnerSearch | None]:
     """The network part of the plan: its spec, and the inner search that will derive its cell (or None)."""
     s = suite.setting
     if suite.family == "plain_cnn":
@@ -112,7 +115,7 @@ def decode_network(suite: Suite, config: dict[str, Any], genotype: Genotype | No
         return plain, None
     search = None
     if genotype is None and needs_search(suite, config):
-        search = inner_search(suite, config)
+        search = inner_search(suite, config, oneshot or {})
     elif genotype is None:
         genotype = genotype_from_config(config, suite.network["nodes"],
                                         lambda name, j: suite.node_setting(config, name, j),
@@ -122,19 +125,21 @@ def decode_network(suite: Suite, config: dict[str, Any], genotype: Genotype | No
     return cell, search
 
 
-def inner_search(suite: Suite, config: dict[str, Any]) -> InnerSearch:
-    """The inner loop of a searching config: its candidates, optimiser and the suite's settings for it."""
+def inner_search(suite: Suite, config: dict[str, Any], oneshot: Mapping[str, Mapping[str, Any]]) -> InnerSearch:
+    """The inner loop of a searching config: its candidates, optimiser and settings (the suite's, with the
+    command line's ``oneshot`` on top)."""
     optimizer = inner_optimizer(config)
-    hyper = suite.hyperdarts
+    loop = {**suite.oneshot, **oneshot.get("darts", {})}
+    hyper = {**suite.hyperdarts, **oneshot.get("hyperdarts", {})}
     return InnerSearch(
         optimizer=optimizer,
         candidates=tuple(tuple(c) for c in node_candidates(suite, config)),
-        settings=darts_settings(suite, optimizer),
+        settings=darts_settings(loop, hyper, optimizer),
         hypernet=str(hyper["hypernet"]),
         hidden=int(hyper["hidden"]),
-        fast=bool(suite.oneshot["fast"]),
-        compile=str(suite.oneshot["compile"]),
-        search_fraction=float(suite.oneshot["search_fraction"]),
+        fast=bool(loop["fast"]),
+        compile=str(loop["compile"]),
+        search_fraction=float(loop["search_fraction"]),
         size_weight=float(suite.objectives.weighted_sum.get("n_params", 0.0)),
     )
 

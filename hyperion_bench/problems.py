@@ -99,7 +99,8 @@ class TrainingProblem(Problem):
         return evaluate(self.suite, params, data, epochs=int(given.epochs) if given.epochs else None, report=report,
                         seed=int(given.seed), device=str(given.device),
                         deadline=float(given.deadline) if given.deadline else None,
-                        lineage=Lineage.from_constants(dict(given.meta)))
+                        lineage=Lineage.from_constants(dict(given.meta)),
+                        oneshot={k: dict(v) for k, v in given.oneshot.items()})
 
 
 class SyntheticProblem(Problem):

@@ -28,6 +28,7 @@ def key(name: str) -> str:
 
 
 EPOCHS_KEY = key("epochs")  # a multi-fidelity method's epochs for one trial
+ONESHOT_KEY = key("oneshot")  # the command line's inner-loop settings (TrialConstants.oneshot)
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,20 @@ class TrialConstants:
     wallclock_s: float = 0.0  # that budget, for optimisers that plan by time (0 = none)
     folder: str = ""  # the (method, seed)'s result folder, for optimisers that keep files
     epochs: int | None = None
+    # the command line's overrides of the inner one-shot loop, {"darts": {...}, "hyperdarts": {...}}
+    # (method_settings.inner_loop_options): every searching trial of the run applies them; empty: none
+    oneshot: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def to_config(self) -> dict[str, Any]:
-        """The ``hb_`` entries to merge into a config (``epochs`` only when set, ``meta`` flattened)."""
-        out = {key(f.name): getattr(self, f.name) for f in fields(self) if f.name not in ("epochs", "meta")}
+        """The ``hb_`` entries to merge into a config (``epochs`` and ``oneshot`` only when set, ``meta``
+        flattened): a run without such settings writes the configs it wrote before they existed."""
+        optional = ("epochs", "oneshot", "meta")
+        out = {key(f.name): getattr(self, f.name) for f in fields(self) if f.name not in optional}
         if self.epochs is not None:
             out[EPOCHS_KEY] = self.epochs
+        if self.oneshot:
+            out[ONESHOT_KEY] = {k: dict(v) for k, v in self.oneshot.items()}
         clash = sorted(set(self.meta) & {f.name for f in fields(self)})
         assert not clash, f"meta would overwrite harness constants: {clash}"
         out.update({key(k): v for k, v in self.meta.items()})

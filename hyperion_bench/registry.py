@@ -71,6 +71,9 @@ METHODS: dict[str, MethodInfo] = {
 # The one-shot optimisers a trial's inner loop can run (oneshot.py; a config's "inner_optimizer";
 # Hyperion's "inner" setting).
 INNER_OPTIMIZERS = ("darts", "hyperdarts")
+# The methods whose trials run that inner loop: the inner optimisers standalone, and Hyperion inside
+# (their --method-option darts.KEY / hyperdarts.KEY set the loop of every searching trial of a run).
+SEARCHING_METHODS = (*INNER_OPTIMIZERS, "hyperion")
 
 
 def outer_kinds() -> tuple[str, ...]:

@@ -28,6 +28,7 @@ from typing import Any
 
 from hyperion_bench.errors import UserError
 from hyperion_bench.hardware import cpu_model
+from hyperion_bench.method_settings import inner_loop_options
 from hyperion_bench.placement import GpuPlan, gpu_plan, shard_runs, visible_gpus
 from hyperion_bench.problems import problem_of
 from hyperion_bench.progress import Progress
@@ -379,6 +380,8 @@ def _make_scheduler(settings: RunSettings, method: str, seed: int, device: str, 
         # the budget and result folder, for MO optimisers that plan by time or keep files (methods.optimizer.Context)
         wallclock_s=settings.budget.wallclock_s or 0,
         folder=str(folder),
+        # --method-option darts.KEY / hyperdarts.KEY: the inner loop of every searching trial of the run
+        oneshot=inner_loop_options(settings.method_options, settings.suite.oneshot, settings.suite.hyperdarts),
     ).to_config()
     return make_run_scheduler(method, suite=settings.suite, seed=seed, max_trials=settings.budget.max_trials,
                               constants=constants, options=settings.method_options.get(method, {}))

@@ -7,6 +7,7 @@ silently changes an experiment; every problem is reported as one line naming the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -14,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from hyperion_bench.errors import UserError
-from hyperion_bench.method_settings import HyperionSettings, check_suite_overrides
+from hyperion_bench.method_settings import (
+    HyperDartsSettings,
+    HyperionSettings,
+    OneShotSettings,
+    check_suite_overrides,
+)
 from hyperion_bench.space import JointSpace, Param
 from hyperion_bench.tomlfile import TomlReader, read_toml
 
@@ -96,36 +102,6 @@ METRICS = (
     "f2",
 )
 
-# The inner one-shot loop (DARTS) of a trial whose config hands fusion parameters to it: name -> (type,
-# default, check). Defaults are the DARTS paper's (REFERENCES.md) except ``epochs`` (short CPU suites).
-ONESHOT: dict[str, tuple[type, Any]] = {
-    "epochs": (int, 10),  # search epochs (DARTS: 50)
-    "order": (int, 1),  # 1 = first order, 2 = second order
-    "batch_size": (int, 64),
-    "w_lr": (float, 0.025),
-    "w_lr_min": (float, 0.001),
-    "w_momentum": (float, 0.9),
-    "w_weight_decay": (float, 3e-4),
-    "grad_clip": (float, 5.0),
-    "a_lr": (float, 3e-4),
-    "a_weight_decay": (float, 1e-3),
-    "search_fraction": (float, 0.5),  # at most this share of the remaining wall-clock budget
-    "fast": (bool, True),  # the grouped supernet (nn/supernet_fast.py) instead of the reference
-    "compile": (str, ""),  # "" or a torch.compile mode for the supernet (COMPILE_MODES)
-}
-# torch.compile modes a supernet may run under ([oneshot] compile; benchmarks/darts_step.py --compile)
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-# hyperDARTS' own settings (nn/hyperdarts.py), the report's hyperDARTS-2 (seeds/hyperdarts-report.md,
-# Table 1); hyperDARTS-1 is hypernet = "linear", w_lr = 0.05, a_lr = 6e-4. Epochs, batch size, momentum,
-# weight decays and the gradient clip are [oneshot]'s, the same as DARTS' (both are DARTS' values).
-HYPERDARTS: dict[str, tuple[type, Any]] = {
-    "hypernet": (str, "mlp"),  # "mlp" (hidden layer + sigmoid) or "linear"
-    "hidden": (int, 0),  # the mlp's hidden width; 0 = half the hypernetwork's input (112 -> 56)
-    "w_lr": (float, 0.075),  # SGD on the hypernetwork (and stem, preprocessing, classifier)
-    "w_lr_min": (float, 0.0),  # the cosine schedule anneals to zero (report, Sec. 4.8.1)
-    "a_lr": (float, 9e-4),  # Adam on the alphas
-}
-
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 
@@ -172,10 +148,12 @@ class Suite:
     max_epochs: int
     # the source's own options, passed to load_dataset (ucr:<Name>: unequal, length); empty for the rest
     data_options: dict[str, Any] = field(default_factory=dict)
-    oneshot: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in ONESHOT.items()})
+    # the inner one-shot loop: baselines/darts.toml, then this suite's [oneshot] and [baselines.darts] tables
+    oneshot: dict[str, Any] = field(default_factory=lambda: OneShotSettings.of().as_dict())
     # Hyperion's settings with this suite's [hyperion] table on top (method_settings.HyperionSettings)
     hyperion: dict[str, Any] = field(default_factory=lambda: HyperionSettings.of().as_dict())
-    hyperdarts: dict[str, Any] = field(default_factory=lambda: {k: d for k, (_t, d) in HYPERDARTS.items()})
+    # hyperDARTS' own: baselines/hyperdarts.toml, then [hyperdarts] and [baselines.hyperdarts]
+    hyperdarts: dict[str, Any] = field(default_factory=lambda: HyperDartsSettings.of().as_dict())
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def searched(self, name: str) -> bool:
@@ -347,35 +325,17 @@ class _Parser(TomlReader):
         if not 1 <= min_epochs <= max_epochs:
             raise self.fail("budget.min_epochs", f"need 1 <= min_epochs <= max_epochs, got {min_epochs}, {max_epochs}")
 
-        oneshot = self.settings_table("oneshot", ONESHOT)
-        if oneshot["order"] not in (1, 2):
-            raise self.fail("oneshot.order", f"must be 1 or 2, got {oneshot['order']}")
-        if not 0 < oneshot["search_fraction"] <= 1:
-            raise self.fail("oneshot.search_fraction", f"must lie in (0, 1], got {oneshot['search_fraction']}")
-        if oneshot["compile"] and oneshot["compile"] not in COMPILE_MODES:
-            raise self.fail("oneshot.compile", f"must be \"\" (off) or one of {', '.join(COMPILE_MODES)}, "
-                                               f"got {oneshot['compile']!r}")
-        for k in ("epochs", "batch_size"):
-            if oneshot[k] < 1:
-                raise self.fail(f"oneshot.{k}", f"must be at least 1, got {oneshot[k]}")
+        baselines = self.raw.get("baselines", {})
+        if "baselines" in self.raw:  # [baselines.<method>]: per-suite meta-parameter overrides
+            check_suite_overrides(baselines, where=str(self.path))
+        oneshot = self.method_table("oneshot", OneShotSettings, baselines.get("darts", {}))
         table = self.raw.get("hyperion", {})
         if not isinstance(table, dict):
             raise self.fail("hyperion", "must be a table")
         hyperion = HyperionSettings.of(table, where=str(self.path)).as_dict()
-        hyperdarts = self.settings_table("hyperdarts", HYPERDARTS)
-        if hyperdarts["hypernet"] not in ("mlp", "linear"):
-            raise self.fail("hyperdarts.hypernet", f"must be \"mlp\" or \"linear\", got {hyperdarts['hypernet']!r}")
-        if hyperdarts["hidden"] < 0:
-            raise self.fail("hyperdarts.hidden", f"must be at least 0, got {hyperdarts['hidden']}")
-        for k in ("w_lr", "a_lr"):
-            if hyperdarts[k] <= 0:
-                raise self.fail(f"hyperdarts.{k}", f"must be positive, got {hyperdarts[k]}")
-        if not 0 <= hyperdarts["w_lr_min"] <= hyperdarts["w_lr"]:
-            raise self.fail("hyperdarts.w_lr_min", f"must lie in [0, w_lr], got {hyperdarts['w_lr_min']}")
+        hyperdarts = self.method_table("hyperdarts", HyperDartsSettings, baselines.get("hyperdarts", {}))
 
         name = self.typed(meta, "suite", "name", (str,), self.path.stem)
-        if "baselines" in self.raw:  # [baselines.<method>]: per-suite meta-parameter overrides
-            check_suite_overrides(self.raw["baselines"], where=str(self.path))
         return Suite(
             name=name,
             path=self.path.resolve(),
@@ -423,16 +383,13 @@ class _Parser(TomlReader):
                 raise self.fail(f"data.{k}", f"only {UCR_PREFIX}<Name> datasets take it")
         return {}
 
-    def settings_table(self, key: str, spec: dict[str, tuple[type, Any]]) -> dict[str, Any]:
-        """An optional table of typed settings with defaults ([oneshot], [hyperion], [hyperdarts])."""
-        table = self.table(self.raw, key, set(spec))
-        out = {}
-        for name, (typ, default) in spec.items():
-            value = self.typed(table, key, name, _accepts(typ), default)
-            out[name] = typ(value)
-            if typ is float and not math.isfinite(out[name]):
-                raise self.fail(f"{key}.{name}", f"must be finite, got {value!r}")
-        return out
+    def method_table(self, key: str, settings: Any, baselines: dict[str, Any]) -> dict[str, Any]:
+        """A method's settings as this suite sets them: the method's file, then the suite's own table
+        (``[oneshot]``, ``[hyperdarts]``), then its ``[baselines.<method>]`` table; checked by ``settings``."""
+        table = self.table(self.raw, key, {f.name for f in dataclasses.fields(settings)})
+        own = settings.of(table, where=str(self.path), label=key)
+        return settings.of(own.as_dict(), baselines, where=str(self.path), label=f"baselines.{settings.method}"
+                           ).as_dict()
 
     def synthetic_params(self, net: dict, params_raw: dict) -> list[Param]:
         """A synthetic problem searches x0..x{n_var-1} in [0, 1] (pymoo's ZDT box); nothing else."""

@@ -48,12 +48,14 @@ def test_optimisers_carry_the_settings():
 
 def test_a_suite_without_oneshot_table_searches_with_the_papers_settings(tmp_path):
     suite = load_suite(write_suite(tmp_path, CELL_SUITE))
-    assert darts_settings(suite) == DartsSettings(epochs=10)  # the only deviation: short CPU searches
+    loop, hyper = suite.oneshot, suite.hyperdarts
+    assert darts_settings(loop, hyper) == DartsSettings(epochs=10)  # the only deviation: short CPU searches
     # hyperDARTS-2 (seeds/hyperdarts-report.md, Table 1): SGD 0.075 cosine to 0, Adam 9e-4, first order
-    assert darts_settings(suite, "hyperdarts") == DartsSettings(epochs=10, w_lr=0.075, w_lr_min=0.0, a_lr=9e-4)
+    assert darts_settings(loop, hyper, "hyperdarts") == DartsSettings(epochs=10, w_lr=0.075, w_lr_min=0.0, a_lr=9e-4)
 
 
 @pytest.mark.parametrize("name", ["digits", "mnist1d"])
 def test_shipped_suites_change_only_the_search_length(name):
-    s = darts_settings(load_suite(name))
+    suite = load_suite(name)
+    s = darts_settings(suite.oneshot, suite.hyperdarts)
     assert dataclasses.replace(s, epochs=50) == DartsSettings()

@@ -182,10 +182,10 @@ def test_hyperdarts_method_hands_everything_inside_with_its_key(suite):
 
 def test_settings_come_from_the_hyperdarts_table(tmp_path):
     suite = load_suite(write_suite(tmp_path, SUITE + "[hyperdarts]\nw_lr = 0.05\na_lr = 6e-4\n"))
-    s = darts_settings(suite, "hyperdarts")
+    s = darts_settings(suite.oneshot, suite.hyperdarts, "hyperdarts")
     assert (s.w_lr, s.a_lr, s.w_lr_min, s.order) == (0.05, 6e-4, 0.0, 1)
     assert (s.epochs, s.batch_size) == (suite.oneshot["epochs"], suite.oneshot["batch_size"])  # DARTS' budget
-    assert darts_settings(suite).w_lr == 0.025
+    assert darts_settings(suite.oneshot, suite.hyperdarts).w_lr == 0.025
 
 
 def test_run_search_records_the_optimiser_and_keeps_the_size_penalty(suite, monkeypatch):

@@ -1,6 +1,8 @@
 """Method settings with one owner (issue 19, part 2): Hyperion's defaults live in baselines/hyperion.toml
 only, read once into a typed object; the suite's [hyperion] table, its [baselines.hyperion] table and the
-command line (--method-option hyperion.KEY=VALUE, --outer as its shorthand) override them, in that order."""
+command line (--method-option hyperion.KEY=VALUE, --outer as its shorthand) override them, in that order.
+The inner one-shot loop likewise: baselines/darts.toml and hyperdarts.toml, the suite's [oneshot] /
+[hyperdarts] tables, its [baselines.darts] / [baselines.hyperdarts] tables, the command line."""
 
 from __future__ import annotations
 
@@ -13,9 +15,18 @@ from test_runner import FAST_DIGITS
 from conftest import CELL_SUITE, write_suite
 from hyperion_bench.cli import main
 from hyperion_bench.errors import UserError
-from hyperion_bench.method_settings import BASELINES_DIR, HyperionSettings, with_outer
+from hyperion_bench.method_settings import (
+    BASELINES_DIR,
+    HyperDartsSettings,
+    HyperionSettings,
+    OneShotSettings,
+    inner_loop_options,
+    with_outer,
+)
 from hyperion_bench.methods import make_run_scheduler
-from hyperion_bench.suites import load_suite
+from hyperion_bench.oneshot import full_inner_config
+from hyperion_bench.plan import decode
+from hyperion_bench.suites import DEFAULTS, load_suite
 
 
 def test_the_defaults_are_the_files_and_nothing_else(tmp_path):
@@ -67,3 +78,60 @@ def test_the_command_line_records_what_hyperion_ran_with(tmp_path, capsys):
     assert main(["run", "--suite", str(suite), "--methods", "hyperion", "--max-trials", "1", "--outer", "random",
                  "--method-option", "hyperion.outer=tpe", "--out", str(tmp_path / "o2")]) == 2
     assert "disagree" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the inner loop: darts and hyperdarts
+def test_the_inner_loop_defaults_are_the_darts_and_hyperdarts_files(tmp_path):
+    for name, cls in (("darts", OneShotSettings), ("hyperdarts", HyperDartsSettings)):
+        published = tomllib.loads((BASELINES_DIR / f"{name}.toml").read_text())["settings"]
+        assert cls.of().as_dict() == published
+    suite = load_suite(write_suite(tmp_path, CELL_SUITE))
+    assert suite.oneshot == OneShotSettings.of().as_dict() and suite.hyperdarts == HyperDartsSettings.of().as_dict()
+
+
+def test_inner_loop_overrides_apply_in_order_oneshot_table_then_baselines_table_then_command_line(tmp_path):
+    body = ("[oneshot]\nepochs = 3\nw_lr = 0.1\n[baselines.darts]\nepochs = 2\n"
+            "[hyperdarts]\na_lr = 1e-3\n[baselines.hyperdarts]\nhypernet = \"linear\"\n")
+    suite = load_suite(write_suite(tmp_path, CELL_SUITE + body))
+    assert (suite.oneshot["epochs"], suite.oneshot["w_lr"]) == (2, 0.1)
+    assert (suite.hyperdarts["a_lr"], suite.hyperdarts["hypernet"]) == (1e-3, "linear")
+    cli = inner_loop_options({"darts": {"epochs": "1"}, "hyperdarts": {"w_lr": "0.2"}}, suite.oneshot,
+                             suite.hyperdarts)
+    assert cli == {"darts": {"epochs": 1}, "hyperdarts": {"w_lr": 0.2}}
+    config = {**full_inner_config(suite.space, DEFAULTS), "inner_optimizer": "hyperdarts"}
+    search = decode(suite, config, oneshot=cli).search
+    assert (search.settings.epochs, search.settings.w_lr, search.settings.a_lr, search.hypernet) == (1, 0.2, 1e-3,
+                                                                                                    "linear")
+    assert decode(suite, config).search.settings.epochs == 2  # without the command line: the suite's
+
+
+@pytest.mark.parametrize("body, message", [
+    ("[oneshot]\norder = 3\n", r"oneshot\.order: must be 1 or 2"),
+    ("[baselines.darts]\nsearch_fraction = 0.0\n", r"baselines\.darts\.search_fraction: must lie in \(0, 1\]"),
+    ("[oneshot]\ncompile = \"fast\"\n", r"oneshot\.compile: must be"),
+    ("[baselines.hyperdarts]\nw_lr_min = 1.0\n", r"baselines\.hyperdarts\.w_lr_min: must lie in \[0, w_lr\]"),
+    ("[baselines.darts]\nalpha = 1.0\n", "darts has no meta-parameter 'alpha'"),
+])
+def test_bad_inner_loop_settings_in_a_suite_are_one_line_errors(tmp_path, body, message):
+    with pytest.raises(UserError, match=message):
+        load_suite(write_suite(tmp_path, CELL_SUITE + body))
+
+
+def test_the_command_line_sets_the_inner_loop_of_the_trials_and_the_record(tmp_path, capsys):
+    suite = write_suite(tmp_path, FAST_DIGITS.replace("LRS", "0.05") + "\n[oneshot]\nepochs = 2\n")
+    out = tmp_path / "out"
+    assert main(["run", "--suite", str(suite), "--methods", "darts", "--method-option", "darts.epochs=1",
+                 "--max-trials", "1", "--out", str(out), "--quiet"]) == 0
+    folder = out / "s" / "darts" / "seed-0"
+    assert json.loads((folder / "metadata.json").read_text())["method_settings"]["epochs"] == 1
+    assert [json.loads(line)["search_epochs"] for line in (folder / "trials.jsonl").read_text().splitlines()] == [1]
+    for options, message in ((["darts.order=3"], "darts.order: must be 1 or 2"),
+                             (["hyperdarts.hypernet=conv"], 'must be "mlp" or "linear"')):
+        args = ["run", "--suite", str(suite), "--methods", "hyperion", "--max-trials", "1",
+                "--out", str(tmp_path / "o2")]
+        assert main(args + [f"--method-option={o}" for o in options]) == 2
+        assert message in capsys.readouterr().err
+    # an inner-loop option without a method that searches inside is a mistake, not silently ignored
+    assert main(["run", "--suite", str(suite), "--methods", "tpe", "--method-option", "darts.epochs=1",
+                 "--max-trials", "1", "--out", str(tmp_path / "o3")]) == 2
+    assert "not among --methods" in capsys.readouterr().err

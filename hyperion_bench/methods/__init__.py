@@ -18,10 +18,11 @@ from typing import Any
 from syne_tune.optimizer.scheduler import TrialScheduler
 
 from hyperion_bench.errors import UserError
-from hyperion_bench.method_settings import HyperionSettings, resolve_settings
+from hyperion_bench.method_settings import HyperionSettings, inner_loop_options, resolve_settings, searches_inside
 from hyperion_bench.methods.optimizer import Optimizer
 from hyperion_bench.methods.scheduler import OptimizerScheduler
-from hyperion_bench.registry import METHODS, MethodInfo
+from hyperion_bench.protocol import ONESHOT_KEY
+from hyperion_bench.registry import INNER_OPTIMIZERS, METHODS, MethodInfo
 from hyperion_bench.space import JointSpace
 from hyperion_bench.suites import Suite
 
@@ -65,20 +66,33 @@ def make_scheduler(name: str, *, space: JointSpace, metric: str, seed: int, max_
 
 
 def check_method_options(methods: list[str], options: dict[str, dict[str, str]], suite: Suite) -> None:
-    """Fail (one line) on an override for a method not in this run, or an unknown/ill-typed key."""
+    """Fail (one line) on an override for a method not in this run, or an unknown/ill-typed key. The inner
+    loop's (``darts.KEY``, ``hyperdarts.KEY``) are welcome whenever a method of the run searches inside."""
     for method in options:
-        if method not in methods:
+        if method not in methods and not (method in INNER_OPTIMIZERS and searches_inside(methods)):
             raise UserError(f"--method-option: method {method!r} is not among --methods ({', '.join(methods)})")
+    inner_loop_options(options, suite.oneshot, suite.hyperdarts)  # values and ranges, on top of the suite's
     for method in methods:
-        if method in METHODS:
+        if method in METHODS and method not in INNER_OPTIMIZERS:
             resolve_settings(method, suite.raw.get("baselines"), options.get(method), suite.name)
+
+
+def inner_loop_settings(name: str, suite: Suite, cli: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a DARTS or hyperDARTS run searches with (its ``metadata.json`` method_settings): the suite's
+    loop with the command line's on top; hyperDARTS' own learning rates over DARTS', first order."""
+    loop = {**suite.oneshot, **cli.get("darts", {})}
+    if name == "darts":
+        return loop
+    return {**loop, **suite.hyperdarts, **cli.get("hyperdarts", {}), "order": 1}
 
 
 def make_run_scheduler(name: str, *, suite: Suite, seed: int, max_trials: int | None, constants: dict[str, Any],
                        options: dict[str, str] | None = None) -> TrialScheduler:
     """The scheduler the runner uses: single-objective methods minimise ``weighted_sum``; multi-objective
     ones the suite's Pareto metrics. Each with its published settings (``baselines/<method>.toml``) and the
-    run's overrides: the suite's tables, then ``options`` (``--method-option``; ``--outer``)."""
+    run's overrides: the suite's tables, then ``options`` (``--method-option``; ``--outer``). DARTS' and
+    hyperDARTS' settings are the inner loop of every searching trial of the run: the command line's reach the
+    trials through ``constants`` (``TrialConstants.oneshot``), which is also what their metadata records."""
     info = method_info(name)
     kw = {"suite": suite, "seed": seed, "max_trials": max_trials, "constants": constants}
     if not info.multi_objective:
@@ -86,6 +100,8 @@ def make_run_scheduler(name: str, *, suite: Suite, seed: int, max_trials: int | 
             tables = (suite.raw.get("baselines") or {}).get("hyperion", {})
             settings = HyperionSettings.of(suite.hyperion, tables, where=suite.name).as_dict()
             settings = HyperionSettings.of(settings, options or {}, where="--method-option", parse=True).as_dict()
+        elif name in INNER_OPTIMIZERS:
+            settings = inner_loop_settings(name, suite, constants.get(ONESHOT_KEY, {}))
         elif options:
             raise UserError(f"--method-option: {name} has no meta-parameters to override")
         else:

@@ -301,7 +301,7 @@ def make_supernet(in_shape: tuple[int, ...], n_classes: int, candidates: Sequenc
                   compile_mode: str | None = None) -> SuperNetwork:
     """The one switch between the reference and the fast path (same parameters, same alphas).
 
-    ``compile_mode`` wraps the net in ``torch.compile(mode=...)`` (``suites.COMPILE_MODES``): the
+    ``compile_mode`` wraps the net in ``torch.compile(mode=...)`` (``method_settings.COMPILE_MODES``): the
     wrapper forwards attribute access (``weights()``, ``genotype()``, ...) to the net, and DARTS'
     ``functional_call`` works through it. It pays off only where the compile time (minutes on a small
     CPU) is small next to the search; ``benchmarks/darts_step.py --compile`` measures both."""

@@ -44,7 +44,7 @@ METHODS: dict[str, MethodInfo] = {
                    "generates (suite's [oneshot] and [hyperdarts])", "darts", "HyperDarts"),
         MethodInfo("hyperion", "Hyperion: outer --outer optimiser (default tpe) fused with inner DARTS "
                    "or hyperDARTS (Algorithm 1; suite's [hyperion])", "hyperion", "Hyperion"),
-        MethodInfo("mo-random", f"multi-objective random search ({_BAG})", "mo_random", "MORandom", True),
+        MethodInfo("mo-random", f"multi-objective random search ({_BAG})", "random_search", "RandomSearch", True),
         MethodInfo("mo-bohb", f"MO-BOHB: BOHB with MOTPE KDEs, NDS + HV promotion ({_BAG})", "mo_bohb", "MOBOHB",
                    True),
         MethodInfo("sh-emoa", f"SH-EMOA: steady-state (mu+1) EMOA with successive halving ({_BAG})", "sh_emoa",

@@ -237,3 +237,18 @@ def test_context_cheap_objectives_for_zdt_is_f1():
 
     context = Context.for_suite(load_suite("zdt1"))
     assert context.cheap_objectives({"x0": 0.3, "x1": 0.9}) == {"f1": 0.3}
+
+
+def test_random_and_mo_random_are_one_random_search_with_one_stream():
+    """Issue 19: random search existed twice (``mo_random.MORandom`` drew from ``JointSpace.sample``, a
+    stream of its own); now one class serves any number of objectives, and a seed is one stream."""
+    from hyperion_bench.methods import make_run_scheduler, method_class, method_info
+
+    assert method_class(method_info("mo-random")) is method_class(method_info("random"))
+    suite = load_suite("zdt1")
+    configs = []
+    for name in ("random", "mo-random"):
+        sched = make_run_scheduler(name, suite=suite, seed=3, max_trials=5, constants={})
+        assert sched.optimizer.n_objectives == (1 if name == "random" else 2)
+        configs.append([sched.optimizer.ask(k).config for k in range(5)])
+    assert configs[0] == configs[1] and len({json.dumps(c, sort_keys=True) for c in configs[0]}) == 5

@@ -1,4 +1,8 @@
-"""Random search (Bergstra & Bengio, JMLR 2012): uniform samples of Syne Tune's domains.
+"""Random search (Bergstra & Bengio, JMLR 2012): uniform samples of Syne Tune's domains. One class for
+any number of objectives: ``random`` (the weighted sum) and ``mo-random`` (the bag-of-baselines' floor,
+Guerrero-Viu et al., 2021, Section 4: every config trained for the full budget) sample the same stream.
+(``mo-random`` had its own class drawing from ``JointSpace.sample``, a second random search with another
+stream; merged in issue 19, its published rows re-run.)
 
 Why an adapter, and why not Syne Tune's ``RandomSearcher``: in Syne Tune 0.16 ``RandomSearcher``
 stores its ``random_seed`` but never uses it (``sample_random_config`` calls ``domain.sample()``
@@ -17,6 +21,9 @@ from hyperion_bench.methods.optimizer import Optimizer, Suggestion
 
 
 class RandomSearch(Optimizer):
+    """Learns nothing; its seed fixes the whole stream, so the same seed proposes the same configs whatever
+    the objectives."""
+
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.domains = self.space.to_syne_tune()

@@ -151,13 +151,47 @@ def with_outer(options: dict[str, dict[str, str]], outer: str | None, methods: l
     return {**options, "hyperion": {**options.get("hyperion", {}), "outer": outer}}
 
 
-@dataclass(frozen=True)
-class HyperionSettings:
-    """Hyperion's settings, read once and checked once: ``baselines/hyperion.toml`` (the only place their
-    defaults live), then the suite's ``[hyperion]`` table, its ``[baselines.hyperion]`` table, and the
-    command line (``--method-option hyperion.KEY=VALUE``, ``--outer X`` being short for
-    ``--method-option hyperion.outer=X``)."""
+class LayeredSettings:
+    """A method's settings read once and checked once: its ``baselines/<method>.toml`` (the only place the
+    defaults live) with override layers on top, in order (a suite's tables, then the command line). A
+    subclass is a frozen dataclass of the file's keys with ``method`` set and its own :meth:`check`."""
 
+    method: ClassVar[str]
+
+    @classmethod
+    def of(cls, *layers: dict[str, Any], where: str | None = None, parse: bool = False, label: str | None = None
+           ) -> Any:
+        """The published settings with ``layers`` on top, in order; an unknown key, a value of another type
+        or out of range is a one-line UserError naming ``where`` and ``<label>.<key>`` (default: the
+        method's name). ``parse``: the layers are command-line strings."""
+        where, label = where or cls.method, label or cls.method
+        values = dict(load_baseline(cls.method).settings)
+        for layer in layers:
+            values.update(check_overrides(cls.method, layer, where, parse=parse, label=label))
+        def require(key: str, ok: bool, rule: str) -> None:
+            if not ok:
+                got = "" if repr(values[key]) in rule else f", got {values[key]!r}"
+                raise UserError(f"{where}: {label}.{key}: {rule}{got}")
+
+        cls.check(values, require)
+        return cls(**values)
+
+    @classmethod
+    def check(cls, v: dict[str, Any], require: Any) -> None:
+        """Range checks: ``require(key, ok, rule)`` fails naming the key (and its value, unless the rule
+        already quotes it) when ``ok`` is false."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class HyperionSettings(LayeredSettings):
+    """Hyperion's settings: ``baselines/hyperion.toml``, then the suite's ``[hyperion]`` table, its
+    ``[baselines.hyperion]`` table, and the command line (``--method-option hyperion.KEY=VALUE``, ``--outer
+    X`` being short for ``--method-option hyperion.outer=X``)."""
+
+    method: ClassVar[str] = "hyperion"
     outer: str
     n_init: int
     n_m: int
@@ -165,40 +199,22 @@ class HyperionSettings:
     inner: str
 
     @classmethod
-    def of(cls, *layers: dict[str, Any], where: str = "hyperion", parse: bool = False) -> HyperionSettings:
-        """The published settings with ``layers`` on top, in order; an unknown key, a value of another type
-        or out of range is a one-line UserError naming ``where`` and ``hyperion.<key>``."""
-        values = dict(load_baseline("hyperion").settings)
-        for layer in layers:
-            values.update(check_overrides("hyperion", layer, where, parse=parse))
+    def check(cls, v: dict[str, Any], require: Any) -> None:
         for key, low in (("n_init", 0), ("n_m", 1), ("max_candidates", 0)):
-            if values[key] < low:
-                raise UserError(f"{where}: hyperion.{key}: must be at least {low}, got {values[key]}")
-        if values["outer"] not in outer_kinds():
-            raise UserError(f"{where}: hyperion.outer: unknown outer optimiser {values['outer']!r} for hyperion; "
-                            f"known: {', '.join(outer_kinds())}")
-        if values["inner"] not in INNER_OPTIMIZERS:
-            raise UserError(f"{where}: hyperion.inner: unknown inner optimiser {values['inner']!r}; known: "
-                            f"{', '.join(INNER_OPTIMIZERS)}")
-        return cls(**values)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _check(ok: bool, where: str, label: str, key: str, rule: str, value: Any) -> None:
-    if not ok:
-        raise UserError(f"{where}: {label}.{key}: {rule}, got {value!r}")
+            require(key, v[key] >= low, f"must be at least {low}")
+        require("outer", v["outer"] in outer_kinds(),
+                f"unknown outer optimiser {v['outer']!r} for hyperion; known: {', '.join(outer_kinds())}")
+        require("inner", v["inner"] in INNER_OPTIMIZERS,
+                f"unknown inner optimiser {v['inner']!r}; known: {', '.join(INNER_OPTIMIZERS)}")
 
 
 @dataclass(frozen=True)
-class OneShotSettings:
+class OneShotSettings(LayeredSettings):
     """The inner one-shot loop's settings (DARTS'; hyperDARTS takes its learning rates from
-    :class:`HyperDartsSettings`), read once and checked once: ``baselines/darts.toml`` (the only place their
-    defaults live), then the suite's ``[oneshot]`` and ``[baselines.darts]`` tables, then the command line
-    (``--method-option darts.KEY=VALUE``). They are the loop of every searching trial of a run, whichever
-    method proposed it (DARTS, hyperDARTS, Hyperion's inner loop): the one-shot searches being compared are
-    the same search."""
+    :class:`HyperDartsSettings`): ``baselines/darts.toml``, then the suite's ``[oneshot]`` and
+    ``[baselines.darts]`` tables, then the command line (``--method-option darts.KEY=VALUE``). They are the
+    loop of every searching trial of a run, whichever method proposed it (DARTS, hyperDARTS, Hyperion's
+    inner loop): the one-shot searches being compared are the same search."""
 
     method: ClassVar[str] = "darts"
     epochs: int
@@ -216,29 +232,17 @@ class OneShotSettings:
     compile: str
 
     @classmethod
-    def of(cls, *layers: dict[str, Any], where: str = "darts", parse: bool = False,
-           label: str = "darts") -> OneShotSettings:
-        """The published settings with ``layers`` on top, in order; a bad key or value is a one-line
-        UserError naming ``where`` and ``<label>.<key>``."""
-        values = dict(load_baseline("darts").settings)
-        for layer in layers:
-            values.update(check_overrides("darts", layer, where, parse=parse, label=label))
-        v = values
-        _check(v["order"] in (1, 2), where, label, "order", "must be 1 or 2", v["order"])
-        _check(0 < v["search_fraction"] <= 1, where, label, "search_fraction", "must lie in (0, 1]",
-               v["search_fraction"])
-        _check(not v["compile"] or v["compile"] in COMPILE_MODES, where, label, "compile",
-               f"must be \"\" (off) or one of {', '.join(COMPILE_MODES)}", v["compile"])
+    def check(cls, v: dict[str, Any], require: Any) -> None:
+        require("order", v["order"] in (1, 2), "must be 1 or 2")
+        require("search_fraction", 0 < v["search_fraction"] <= 1, "must lie in (0, 1]")
+        require("compile", not v["compile"] or v["compile"] in COMPILE_MODES,
+                f"must be \"\" (off) or one of {', '.join(COMPILE_MODES)}")
         for key in ("epochs", "batch_size"):
-            _check(v[key] >= 1, where, label, key, "must be at least 1", v[key])
-        return cls(**values)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+            require(key, v[key] >= 1, "must be at least 1")
 
 
 @dataclass(frozen=True)
-class HyperDartsSettings:
+class HyperDartsSettings(LayeredSettings):
     """hyperDARTS' own settings (its hypernetwork and learning rates; the rest of its loop is
     :class:`OneShotSettings`): ``baselines/hyperdarts.toml``, then the suite's ``[hyperdarts]`` and
     ``[baselines.hyperdarts]`` tables, then ``--method-option hyperdarts.KEY=VALUE``."""
@@ -251,22 +255,12 @@ class HyperDartsSettings:
     a_lr: float
 
     @classmethod
-    def of(cls, *layers: dict[str, Any], where: str = "hyperdarts", parse: bool = False,
-           label: str = "hyperdarts") -> HyperDartsSettings:
-        values = dict(load_baseline("hyperdarts").settings)
-        for layer in layers:
-            values.update(check_overrides("hyperdarts", layer, where, parse=parse, label=label))
-        v = values
-        _check(v["hypernet"] in ("mlp", "linear"), where, label, "hypernet", 'must be "mlp" or "linear"',
-               v["hypernet"])
-        _check(v["hidden"] >= 0, where, label, "hidden", "must be at least 0", v["hidden"])
+    def check(cls, v: dict[str, Any], require: Any) -> None:
+        require("hypernet", v["hypernet"] in ("mlp", "linear"), 'must be "mlp" or "linear"')
+        require("hidden", v["hidden"] >= 0, "must be at least 0")
         for key in ("w_lr", "a_lr"):
-            _check(v[key] > 0, where, label, key, "must be positive", v[key])
-        _check(0 <= v["w_lr_min"] <= v["w_lr"], where, label, "w_lr_min", "must lie in [0, w_lr]", v["w_lr_min"])
-        return cls(**values)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+            require(key, v[key] > 0, "must be positive")
+        require("w_lr_min", 0 <= v["w_lr_min"] <= v["w_lr"], "must lie in [0, w_lr]")
 
 
 def inner_loop_options(options: dict[str, dict[str, str]], suite_oneshot: dict[str, Any],

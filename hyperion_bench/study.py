@@ -23,7 +23,7 @@ from hyperion_bench.errors import UserError
 from hyperion_bench.method_settings import check_overrides, has_baseline, with_outer
 from hyperion_bench.registry import METHODS, outer_kinds
 from hyperion_bench.suites import Suite, load_suite, parse_duration
-from hyperion_bench.tomlfile import TomlReader, read_toml
+from hyperion_bench.tomlfile import TomlReader, named_file, read_toml
 
 STUDIES_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "studies"
 TOP_KEYS = {"study", "budget", "suites", "options"}
@@ -67,11 +67,7 @@ def list_studies() -> list[str]:
 
 def load_study(name_or_path: str | Path) -> Study:
     """A study by path, or by name (``benchmarks/studies/<name>.toml``); every problem is a UserError."""
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = STUDIES_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            raise UserError(f"unknown study {str(name_or_path)!r}; known studies: {', '.join(list_studies())}")
+    path = named_file(name_or_path, STUDIES_DIR, "study", "studies")
     return _Reader(path, read_toml(path, "study file")).study()
 
 

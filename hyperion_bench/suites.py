@@ -22,7 +22,7 @@ from hyperion_bench.method_settings import (
     check_suite_overrides,
 )
 from hyperion_bench.space import JointSpace, Param
-from hyperion_bench.tomlfile import TomlReader, read_toml
+from hyperion_bench.tomlfile import TomlReader, named_file, read_toml
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -189,14 +189,7 @@ def list_suites() -> list[str]:
 
 def load_suite(name_or_path: str | Path) -> Suite:
     """Load a suite by name (``benchmarks/<name>.toml``) or by path to a TOML file."""
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        candidate = BENCHMARKS_DIR / f"{name_or_path}.toml"
-        if not candidate.exists():
-            raise UserError(
-                f"unknown suite {str(name_or_path)!r}; known suites: {', '.join(list_suites())}"
-            )
-        path = candidate
+    path = named_file(name_or_path, BENCHMARKS_DIR, "suite", "suites")
     return _Parser(path, read_toml(path, "suite file")).suite()
 
 

@@ -29,6 +29,19 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise UserError(f"{what} {path} is a folder, not a file") from None
 
 
+def named_file(name_or_path: str | Path, folder: Path, kind: str, kinds: str) -> Path:
+    """A TOML file given by path (``*.toml``) or by name (``<folder>/<name>.toml``); an unknown name is one
+    line listing the known ones (``unknown suite 'x'; known suites: ...``)."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml":
+        return path
+    path = folder / f"{name_or_path}.toml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.toml")))
+        raise UserError(f"unknown {kind} {str(name_or_path)!r}; known {kinds}: {known}")
+    return path
+
+
 class TomlReader:
     """Base of the strict readers: ``fail(key, msg)`` is the one-line error for the dotted ``key``."""
 

@@ -278,6 +278,14 @@ def inner_loop_options(options: dict[str, dict[str, str]], suite_oneshot: dict[s
     return out
 
 
+def inner_loop(suite_oneshot: dict[str, Any], suite_hyperdarts: dict[str, Any],
+               cli: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The inner loop a run's searching trials use: the suite's settings with the command line's
+    (:func:`inner_loop_options`) on top, as ``{"darts": ..., "hyperdarts": ...}``."""
+    return {"darts": {**suite_oneshot, **cli.get("darts", {})},
+            "hyperdarts": {**suite_hyperdarts, **cli.get("hyperdarts", {})}}
+
+
 def searches_inside(methods: list[str]) -> bool:
     """Whether some method of the run runs the inner one-shot loop (so darts/hyperdarts options apply)."""
     return any(m in SEARCHING_METHODS for m in methods)

@@ -123,7 +123,8 @@ def test_the_command_line_sets_the_inner_loop_of_the_trials_and_the_record(tmp_p
     assert main(["run", "--suite", str(suite), "--methods", "darts", "--method-option", "darts.epochs=1",
                  "--max-trials", "1", "--out", str(out), "--quiet"]) == 0
     folder = out / "s" / "darts" / "seed-0"
-    assert json.loads((folder / "metadata.json").read_text())["method_settings"]["epochs"] == 1
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["method_settings"]["epochs"] == 1 and meta["inner_loop"]["darts"]["epochs"] == 1
     assert [json.loads(line)["search_epochs"] for line in (folder / "trials.jsonl").read_text().splitlines()] == [1]
     for options, message in ((["darts.order=3"], "darts.order: must be 1 or 2"),
                              (["hyperdarts.hypernet=conv"], 'must be "mlp" or "linear"')):
@@ -131,6 +132,12 @@ def test_the_command_line_sets_the_inner_loop_of_the_trials_and_the_record(tmp_p
                 "--out", str(tmp_path / "o2")]
         assert main(args + [f"--method-option={o}" for o in options]) == 2
         assert message in capsys.readouterr().err
+    # a Hyperion run records the inner loop its searching trials ran with, the command line's values included
+    assert main(["run", "--suite", str(suite), "--methods", "hyperion", "--max-trials", "1", "--quiet",
+                 "--method-option", "darts.epochs=1", "--method-option", "hyperdarts.hidden=8",
+                 "--out", str(tmp_path / "o4")]) == 0
+    meta = json.loads((tmp_path / "o4" / "s" / "hyperion" / "seed-0" / "metadata.json").read_text())
+    assert (meta["inner_loop"]["darts"]["epochs"], meta["inner_loop"]["hyperdarts"]["hidden"]) == (1, 8)
     # an inner-loop option without a method that searches inside is a mistake, not silently ignored
     assert main(["run", "--suite", str(suite), "--methods", "tpe", "--method-option", "darts.epochs=1",
                  "--max-trials", "1", "--out", str(tmp_path / "o3")]) == 2

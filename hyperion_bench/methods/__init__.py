@@ -18,7 +18,13 @@ from typing import Any
 from syne_tune.optimizer.scheduler import TrialScheduler
 
 from hyperion_bench.errors import UserError
-from hyperion_bench.method_settings import HyperionSettings, inner_loop_options, resolve_settings, searches_inside
+from hyperion_bench.method_settings import (
+    HyperionSettings,
+    inner_loop,
+    inner_loop_options,
+    resolve_settings,
+    searches_inside,
+)
 from hyperion_bench.methods.optimizer import Optimizer
 from hyperion_bench.methods.scheduler import OptimizerScheduler
 from hyperion_bench.protocol import ONESHOT_KEY
@@ -80,10 +86,10 @@ def check_method_options(methods: list[str], options: dict[str, dict[str, str]],
 def inner_loop_settings(name: str, suite: Suite, cli: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What a DARTS or hyperDARTS run searches with (its ``metadata.json`` method_settings): the suite's
     loop with the command line's on top; hyperDARTS' own learning rates over DARTS', first order."""
-    loop = {**suite.oneshot, **cli.get("darts", {})}
+    loop = inner_loop(suite.oneshot, suite.hyperdarts, cli)
     if name == "darts":
-        return loop
-    return {**loop, **suite.hyperdarts, **cli.get("hyperdarts", {}), "order": 1}
+        return loop["darts"]
+    return {**loop["darts"], **loop["hyperdarts"], "order": 1}
 
 
 def make_run_scheduler(name: str, *, suite: Suite, seed: int, max_trials: int | None, constants: dict[str, Any],

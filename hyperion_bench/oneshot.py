@@ -151,13 +151,12 @@ def darts_settings(loop: dict[str, Any], hyper: dict[str, Any], optimizer: str =
     """The search's optimiser settings: DARTS' ``loop`` (:class:`~hyperion_bench.method_settings.OneShotSettings`
     as a dict); for hyperDARTS its own learning rates (``hyper``) and first order (the hypernetwork makes the
     architecture gradient exact: nothing to unroll)."""
-    o = loop
-    s = DartsSettings(epochs=o["epochs"], batch_size=o["batch_size"], order=o["order"], w_lr=o["w_lr"],
-                      w_lr_min=o["w_lr_min"], w_momentum=o["w_momentum"], w_weight_decay=o["w_weight_decay"],
-                      grad_clip=o["grad_clip"], a_lr=o["a_lr"], a_weight_decay=o["a_weight_decay"])
+    s = DartsSettings(epochs=loop["epochs"], batch_size=loop["batch_size"], order=loop["order"], w_lr=loop["w_lr"],
+                      w_lr_min=loop["w_lr_min"], w_momentum=loop["w_momentum"],
+                      w_weight_decay=loop["w_weight_decay"], grad_clip=loop["grad_clip"], a_lr=loop["a_lr"],
+                      a_weight_decay=loop["a_weight_decay"])
     if optimizer == "hyperdarts":
-        h = hyper
-        s = dataclasses.replace(s, order=1, w_lr=h["w_lr"], w_lr_min=h["w_lr_min"], a_lr=h["a_lr"])
+        s = dataclasses.replace(s, order=1, w_lr=hyper["w_lr"], w_lr_min=hyper["w_lr_min"], a_lr=hyper["a_lr"])
     return s
 
 

@@ -87,3 +87,54 @@ def test_grid_aggregation_over_seeds():
     assert agg["sem"][3] == pytest.approx(np.std([2.0, 6.0], ddof=1) / np.sqrt(2))
     hv = aggregate_curves(curves, grid, before=0.0)  # hypervolume: 0 until a seed finds something
     assert hv["mean"].tolist() == [0.0, 5.0, 5.0, 4.0] and hv["n"].tolist() == [2, 2, 2, 2]
+
+
+# ---------------------------------------------------------------- edges the mutation run found untested (issue 18)
+def test_empty_and_single_point_sets_have_the_right_shapes_and_types():
+    """Every caller indexes with these arrays: an empty set gives empty arrays of the right dtype (a float
+    mask or rank array cannot index), one point is its own front with rank 0."""
+    mask, ranks = pareto_mask([]), nondominated_ranks([])
+    assert mask.shape == (0,) and mask.dtype == bool
+    assert ranks.shape == (0,) and ranks.dtype.kind == "i"
+    assert pareto_front([]).size == 0 and hypervolume([], [1.0, 1.0]) == 0.0
+    assert hypervolume_contributions([], [1.0, 1.0]).shape == (0,)
+    assert nondominated_ranks([[0.3, 0.4]]).tolist() == [0] and nondominated_ranks([[0.3, 0.4]]).dtype.kind == "i"
+    assert pareto_mask([[0.3, 0.4]]).tolist() == [True]
+
+
+def test_a_failed_trial_in_a_set_drops_only_its_own_point():
+    """Objective vectors of failed trials carry NaN or None; the finite points still count (a filter over
+    the whole array instead of per row would drop every point)."""
+    ref = [1.0, 1.0]
+    assert hypervolume([[0.5, 0.5], [np.nan, 0.1]], ref) == pytest.approx(0.25)
+    assert hypervolume([[0.5, 0.5], [0.2, None]], ref) == pytest.approx(0.25)  # None, as pandas object columns give
+    assert hypervolume_contributions([[0.5, 0.5], [np.nan, 0.1]], ref).tolist() == pytest.approx([0.25, 0.0])
+
+
+def test_running_best_starts_with_nan_until_a_trial_succeeds_and_takes_none_as_failed():
+    t, best = running_best([3, 1, 2], [1.0, None, 2.0])  # finishing order 1, 2, 3: failed, 2.0, 1.0
+    assert t.tolist() == [1.0, 2.0, 3.0]
+    assert np.isnan(best[0]) and best[1:].tolist() == [2.0, 1.0]
+    t, hv = running_hypervolume([2, 1], [[0.5, 0.5], [0.8, 0.8]], [1.0, 1.0])
+    assert t.tolist() == [1.0, 2.0] and hv.tolist() == pytest.approx([0.04, 0.25])
+
+
+def test_a_step_curve_keeps_fractional_values_whatever_the_type_of_its_default():
+    grid = np.array([0.0, 1.0, 2.5])
+    assert on_grid([1, 2], [0.5, 0.25], grid, before=0).tolist() == [0.0, 0.5, 0.25]  # an int default, float values
+    out = on_grid([1, 2], [None, 1.5], grid)
+    assert np.isnan(out[0]) and np.isnan(out[1]) and out[2] == 1.5
+
+
+def test_aggregating_no_curve_or_one_curve():
+    """No seed: every column NaN or 0, nothing invented. One seed: its curve, spread 0, and no spread
+    before its first event (n = 0 there)."""
+    grid = np.array([0.0, 1.0, 2.0])
+    none = aggregate_curves([], grid)
+    assert list(none.columns) == ["x", "mean", "std", "sem", "n"]
+    assert none["n"].tolist() == [0, 0, 0] and none["mean"].isna().all() and none["sem"].isna().all()
+    assert none["std"].tolist() == [0.0, 0.0, 0.0]
+    one = aggregate_curves([(np.array([1.0]), np.array([0.7]))], grid)
+    assert one["n"].tolist() == [0, 1, 1] and np.isnan(one["mean"][0]) and one["mean"][1:].tolist() == [0.7, 0.7]
+    assert one["std"].tolist() == [0.0, 0.0, 0.0]
+    assert np.isnan(one["sem"][0]) and one["sem"][1:].tolist() == [0.0, 0.0]

@@ -138,3 +138,135 @@ def test_cli_rejects_an_unknown_outer_optimiser(capsys):
 
     assert main(["run", "--methods", "hyperion", "--outer", "smac"]) == 2
     assert "invalid choice: 'smac'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- what the mutation run found untested (issue 18)
+def _complete_values(learner) -> list[float]:
+    import optuna
+
+    trials = learner.optimiser.study.trials
+    assert all(t.state != optuna.trial.TrialState.RUNNING for t in trials)  # every ask was answered
+    return [t.values[0] for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+
+
+def test_every_learner_a_trial_used_learns_that_trials_value(suite):
+    """Algorithm 1's feedback: the splitter, the pipeline learner and every other learner that proposed a
+    part of trial k are told k's value, in the random phase (observe) and after it (tell), and record it."""
+    sched = hyperion(suite, "tpe", n_init=2)
+    values = [0.9, 0.7, 0.5, None, 0.3, 0.2]
+    for key, v in enumerate(values):
+        sched.ask(key)
+        used = list(sched.used[key])
+        sched.tell(key, one_value(v), {})
+        for learner in used:
+            assert learner.history[-1][1] == v
+    assert [v for _, v in sched.histories["split"]] == values
+    assert [v for _, v in sched.splitter.history] == values
+    assert [v for _, v in sched.pipeline.history] == values
+    # the optimiser behind each learner saw them too (a failed trial as a failure, not a value); the
+    # splitter's extra entries are discarded proposals, taught the worst value seen so far
+    assert _complete_values(sched.pipeline) == [v for v in values if v is not None]
+    assert [v for v in _complete_values(sched.splitter) if v not in (0.9,)] == [0.7, 0.5, 0.3, 0.2]
+
+
+def test_a_discarded_proposal_teaches_the_worst_value_seen_so_far(suite, monkeypatch):
+    """Proposals over the candidate cap are told the worst result so far (a failure before any result):
+    with decreasing values the worst is the first, 0.9, for every discard after trial 0."""
+    from hyperion_bench.methods.hyperion import Hyperion
+
+    sched = hyperion(suite, "tpe", n_init=2, max_candidates=1)
+    monkeypatch.setattr(Hyperion, "candidates_bound",
+                        lambda self, subsets: 2 if subsets else 1)  # any inner parameter: over the cap of 1
+    values = [0.9, 0.8, 0.6, 0.4]
+    discards_after_first = 0
+    for key, v in enumerate(values):
+        before = sched.n_discarded
+        sched.ask(key)
+        if key > 0:
+            discards_after_first += sched.n_discarded - before
+        sched.tell(key, one_value(v), {})
+    assert discards_after_first > 0
+    taught = _complete_values(sched.splitter)
+    assert taught.count(0.9) == 1 + discards_after_first  # its own trial, then every later discard
+    assert sorted(set(taught)) == sorted(set(values))  # nothing else was taught: no latest-value stand-in
+
+
+def test_the_candidate_cap_is_inclusive_and_a_cap_nothing_meets_falls_back_to_an_outer_split(suite, monkeypatch):
+    from hyperion_bench.methods.hyperion import RETRIES, Hyperion
+
+    monkeypatch.setattr(Hyperion, "candidates_bound", lambda self, subsets: 2)
+    sched = hyperion(suite, "random", n_init=100, max_candidates=2)
+    drive(sched, 5)
+    assert sched.n_discarded == 0 and sched.n_fallbacks == 0  # exactly at the cap is allowed
+    monkeypatch.setattr(Hyperion, "candidates_bound", lambda self, subsets: 10**6)
+    sched = hyperion(suite, "random", n_init=100, max_candidates=1)
+    assert sched.metadata()["fallback_splits"] == 0
+    for config in drive(sched, 3):
+        assert all(config[f"{SPLIT_PREFIX}{b}"] == OUTER for b in ("op", "kernel", "activation"))
+    assert sched.n_fallbacks == 3 and sched.n_discarded == 3 * RETRIES
+
+
+def test_metadata_names_every_setting_and_counter(suite):
+    sched = hyperion(suite, "anneal", n_init=3, n_m=2, max_candidates=7, inner="hyperdarts")
+    assert sched.settings == {"outer": "anneal", "n_init": 3, "n_m": 2, "max_candidates": 7, "inner": "hyperdarts"}
+    assert sched.metadata() == {"outer": "anneal", "inner": "hyperdarts", "n_init": 3, "n_m": 2, "max_candidates": 7,
+                                "discarded_proposals": 0, "empty_subspaces": 0, "fallback_splits": 0}
+
+
+def test_the_random_phase_asks_no_learner_and_subsets_are_the_bits_switched_on(suite):
+    sched = hyperion(suite, "tpe", n_init=6)
+    seen_partial = False
+    for key in range(6):
+        config = sched.ask(key).config
+        learners = [sched.splitter, sched.pipeline, sched.edges, *sched.arch.values(), *sched.subspace.values()]
+        assert all(learner.n_asked == 0 for learner in learners)  # drawn at random, told through observe
+        for p in sched.fusion:
+            if f"inner@{p.name}" in config:
+                bits = sched.subspace[p.name].pending[key][1]
+                on = [c for c in p.choices if bits[f"inner@{p.name}={c}"] == 1]
+                assert config[f"inner@{p.name}"] == "|".join(str(c) for c in on)
+                seen_partial |= len(on) < len(p.choices)
+        sched.tell(key, one_value(0.5), {})
+    assert seen_partial  # a sub-search-space is a real subset, not always every choice
+
+
+@pytest.mark.parametrize("inner", ["darts", "hyperdarts"])
+def test_searching_configs_name_their_inner_optimiser_and_carry_no_edges(suite, inner):
+    sched = hyperion(suite, "random", n_init=100, inner=inner)
+    searching = fixed = 0
+    for key, config in enumerate(drive(sched, 30)):
+        history_parts = sched.histories["pipeline"][key][0]
+        assert history_parts == {k: config[k] for k in history_parts} and history_parts  # the pipeline's part
+        if needs_search(suite, config):
+            searching += 1
+            assert not any(k.startswith("edges@") for k in config)  # DARTS picks each node's inputs
+            assert config.get("inner_optimizer") == (None if inner == "darts" else inner)
+            for base in inner_bases(config):
+                assert sched.histories["subspace"][key][0][base] == config[f"inner@{base}"]
+        else:
+            fixed += 1
+            assert "inner_optimizer" not in config and all(f"edges@{j}" in config for j in range(2))
+    assert searching and fixed
+
+
+def test_tpe_learners_start_up_with_hyperions_random_trials_and_their_own_seed():
+    from hyperion_bench.methods.hyperion import make_learner
+    from hyperion_bench.space import JointSpace, Param
+
+    sub = JointSpace([Param("a", "choice", "pipeline", choices=tuple(range(50)))])
+    assert make_learner("tpe", sub, 3, n_init=5).study.sampler._n_startup_trials == 5
+    assert make_learner("tpe", sub, 3, n_init=0).study.sampler._n_startup_trials == 1  # never zero
+    assert make_learner("random", sub, 3, n_init=5).settings == {}
+
+    def firsts(seed):
+        learner = make_learner("tpe", sub, seed, n_init=5)
+        return [learner.ask(k).config["a"] for k in range(4)]
+
+    assert firsts(3) == firsts(3) and firsts(3) != firsts(4)
+
+
+def test_a_suite_without_fusion_parameters_is_refused_with_its_reason():
+    with pytest.raises(UserError, match=r"^method hyperion needs a cell suite with fusion parameters "
+                                        r"\(op, kernel, activation\)$"):
+        make_scheduler("hyperion", space=load_suite("flowers17").space, metric="weighted_sum", seed=0,
+                       max_trials=None, constants={})

@@ -78,7 +78,6 @@ class Learner:
     """A learner with its own history H_x. ``propose`` draws at random (initial phase, later told via
     ``observe``) or asks the optimiser; ``result`` closes a proposal with the trial's value."""
 
-    name: str
     space: JointSpace
     optimiser: Optimizer
     rng: np.random.Generator
@@ -122,21 +121,20 @@ class Hyperion(Optimizer):
         self.nodes = space.nodes
         seeds = iter(np.random.SeedSequence(self.seed).generate_state(4 + 2 * len(self.fusion)))
 
-        def learner(name: str, params: list[Param]) -> Learner:
+        def learner(params: list[Param]) -> Learner:
             s = int(next(seeds))
             sub = JointSpace(params)
-            return Learner(name, sub, make_learner(outer, sub, s, n_init), np.random.default_rng(s))
+            return Learner(sub, make_learner(outer, sub, s, n_init), np.random.default_rng(s))
 
-        self.splitter = learner("split", [Param(f"{SPLIT_PREFIX}{p.name}", "choice", "pipeline",
-                                               choices=(OUTER, INNER)) for p in self.fusion])
+        self.splitter = learner([Param(f"{SPLIT_PREFIX}{p.name}", "choice", "pipeline", choices=(OUTER, INNER))
+                                 for p in self.fusion])
         pipeline = [p for p in space.params if p.role != "fusion"]
-        self.pipeline = learner("pipeline", pipeline) if pipeline else None
-        self.arch = {p.name: learner(f"arch.m:{p.name}", self._per_node(p)) for p in self.fusion}
-        self.edges = learner("arch.m:edges", [Param(f"{EDGES}{NODE_SEP}{j}", "choice", "macro",
-                                                    choices=edge_choices(j)) for j in range(self.nodes)])
-        self.subspace = {p.name: learner(f"subspace:{p.name}", [Param(f"{INNER_PREFIX}{p.name}={c}", "choice",
-                                                                      "pipeline", choices=(0, 1))
-                                                                for c in p.choices]) for p in self.fusion}
+        self.pipeline = learner(pipeline) if pipeline else None
+        self.arch = {p.name: learner(self._per_node(p)) for p in self.fusion}
+        self.edges = learner([Param(f"{EDGES}{NODE_SEP}{j}", "choice", "macro", choices=edge_choices(j))
+                              for j in range(self.nodes)])
+        self.subspace = {p.name: learner([Param(f"{INNER_PREFIX}{p.name}={c}", "choice", "pipeline", choices=(0, 1))
+                                          for c in p.choices]) for p in self.fusion}
         self.used: dict[int, list[Learner]] = {}  # trial key -> learners that proposed a part of it
         self.histories: dict[str, list[tuple[dict[str, Any], float | None]]] = {
             "split": [], "pipeline": [], "arch.m": [], "subspace": []}

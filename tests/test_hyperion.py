@@ -182,13 +182,18 @@ def test_a_discarded_proposal_teaches_the_worst_value_seen_so_far(suite, monkeyp
     for key, v in enumerate(values):
         before = sched.n_discarded
         sched.ask(key)
-        if key > 0:
+        if key == 0:
+            own_subspaces = sum(learner in sched.used[0] for learner in sched.subspace.values())
+        else:
             discards_after_first += sched.n_discarded - before
         sched.tell(key, one_value(v), {})
     assert discards_after_first > 0
     taught = _complete_values(sched.splitter)
     assert taught.count(0.9) == 1 + discards_after_first  # its own trial, then every later discard
     assert sorted(set(taught)) == sorted(set(values))  # nothing else was taught: no latest-value stand-in
+    # the sub-search-space samplers of each discarded proposal's inner parameters are taught it too
+    sub_taught = [v for learner in sched.subspace.values() for v in _complete_values(learner)]
+    assert sub_taught.count(0.9) >= own_subspaces + discards_after_first
 
 
 def test_the_candidate_cap_is_inclusive_and_a_cap_nothing_meets_falls_back_to_an_outer_split(suite, monkeypatch):

@@ -109,6 +109,22 @@ def test_a_failed_trial_in_a_set_drops_only_its_own_point():
     assert hypervolume([[0.5, 0.5], [np.nan, 0.1]], ref) == pytest.approx(0.25)
     assert hypervolume([[0.5, 0.5], [0.2, None]], ref) == pytest.approx(0.25)  # None, as pandas object columns give
     assert hypervolume_contributions([[0.5, 0.5], [np.nan, 0.1]], ref).tolist() == pytest.approx([0.25, 0.0])
+    # a diverged objective (-inf) is not a point either: it would make any set's volume infinite
+    assert hypervolume([[0.5, 0.5], [-np.inf, 0.5]], ref) == pytest.approx(0.25)
+    assert hypervolume_contributions([[0.5, 0.5], [-np.inf, 0.5]], ref).tolist() == pytest.approx([0.25, 0.0])
+
+
+def test_trials_finishing_at_the_same_time_keep_their_order_in_running_curves():
+    """Ties in finishing time (coarse clocks, in-process trials) keep the recorded order: numpy's default
+    sort reorders ties in arrays this long, which would change the curve between tied points."""
+    times = [1.0] * 20 + [0.0] * 20
+    values = [float(v) for v in range(40, 0, -1)]
+    t, best = running_best(times, values)
+    assert best.tolist() == np.minimum.accumulate(values[20:] + values[:20]).tolist()
+    points = [[v / 100, v / 100] for v in values]
+    _, hv = running_hypervolume(times, points, [1.0, 1.0])
+    assert hv.tolist() == pytest.approx([(1 - min(values[20:k + 21]) / 100) ** 2 if k < 20 else
+                                         (1 - min(values[20:] + values[:k - 19]) / 100) ** 2 for k in range(40)])
 
 
 def test_running_best_starts_with_nan_until_a_trial_succeeds_and_takes_none_as_failed():
@@ -133,7 +149,7 @@ def test_aggregating_no_curve_or_one_curve():
     none = aggregate_curves([], grid)
     assert list(none.columns) == ["x", "mean", "std", "sem", "n"]
     assert none["n"].tolist() == [0, 0, 0] and none["mean"].isna().all() and none["sem"].isna().all()
-    assert none["std"].tolist() == [0.0, 0.0, 0.0]
+    assert none["std"].tolist() == [0.0, 0.0, 0.0] and none["mean"].dtype == float
     one = aggregate_curves([(np.array([1.0]), np.array([0.7]))], grid)
     assert one["n"].tolist() == [0, 1, 1] and np.isnan(one["mean"][0]) and one["mean"][1:].tolist() == [0.7, 0.7]
     assert one["std"].tolist() == [0.0, 0.0, 0.0]

@@ -114,8 +114,12 @@ def test_load_errors_say_what_is_wrong(tmp_path):
     """A wrong path must say what was expected, not fail with a pandas error."""
     with pytest.raises(UserError, match=r"^report: .*missing is not a directory$"):
         load_trials(tmp_path / "missing")
-    with pytest.raises(UserError, match=r"^report: no trials.csv under .* \(expected <suite>/<method>/seed-<k>/"):
-        load_trials(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with pytest.raises(UserError) as error:
+        load_trials(tmp_path / "a", tmp_path / "b")
+    assert str(error.value) == (f"report: no trials.csv under {tmp_path / 'a'}, {tmp_path / 'b'} "
+                                "(expected <suite>/<method>/seed-<k>/trials.csv)")
 
 
 def test_budget_text_names_each_recorded_limit():

@@ -42,7 +42,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "metrics": ("hyperion_bench/metrics.py", ["test_metrics.py", "test_mo_methods.py", "test_report.py"]),
     "objectives": ("hyperion_bench/objectives.py", ["test_evaluate.py", "test_objectives.py"]),
     "records": ("hyperion_bench/records.py", ["test_records.py", "test_records_log.py"]),
-    "report": ("hyperion_bench/report.py", ["test_report.py", "test_records.py"]),
+    "report": ("hyperion_bench/report.py", ["test_report.py", "test_report_mutants.py", "test_records.py"]),
     "supernet": ("hyperion_bench/nn/supernet.py", ["test_supernet.py", "test_supernet_fast.py"]),
     "supernet_fast": ("hyperion_bench/nn/supernet_fast.py", ["test_supernet_fast.py"]),
     "darts": ("hyperion_bench/nn/darts.py", ["test_supernet.py", "test_supernet_fast.py", "test_darts_settings.py",

@@ -247,8 +247,8 @@ def _latex(table: pd.DataFrame) -> str:
         return text
 
     escaped = table.copy()
-    for c in escaped.columns:
-        if escaped[c].dtype == object:
+    for c in escaped.columns:  # every text column: pandas 3 gives text its own str dtype, not object
+        if not pd.api.types.is_numeric_dtype(escaped[c]):
             escaped[c] = escaped[c].map(lambda v: esc(str(v)))
     marks = best_cells(table)
     body = _grid(escaped, marks, "", " & ", " \\\\", lambda v: f"\\textbf{{{v}}}", header_rule=False).splitlines()

@@ -1,7 +1,7 @@
-"""Shows a bug found while killing report.py's mutants (issue 18), left unfixed for a decision: ``_latex``
-escapes only columns whose dtype is ``object``, and pandas 3 gives text columns its ``str`` dtype, so a
-method, suite, budget or fairness text with ``_``, ``%``, ``&``, ``#`` or ``\\`` goes into the .tex table
-raw and breaks LaTeX. Headers are escaped (they do not go through the dtype check)."""
+"""A bug found while killing report.py's mutants (issue 18), fixed after these tests showed it: ``_latex``
+escaped only columns whose dtype is ``object``, and pandas 3 gives text columns its ``str`` dtype, so a
+method, suite, budget or fairness text with ``_``, ``%``, ``&``, ``#`` or ``\\`` went into the .tex table
+raw and broke LaTeX. (No published .tex table had such a character.)"""
 
 import pandas as pd
 

@@ -6,6 +6,7 @@ import torch
 from hyperion_bench.nn import count_params
 from hyperion_bench.nn.cell_network import CellNetwork
 from hyperion_bench.nn.darts import DartsSettings, make_optimizers, search, search_step, unrolled_alpha_grads
+from hyperion_bench.nn.genotype import Edge
 from hyperion_bench.nn.supernet import SuperNetwork, canonical, dedupe, derive_cell
 from hyperion_bench.plan import network_of
 
@@ -139,3 +140,49 @@ def test_search_runs_and_respects_a_deadline():
     x, y = torch.cat([xt, xv]), torch.cat([yt, yv])
     out = search(net, x, y, DartsSettings(epochs=50, batch_size=4), deadline=0.0)
     assert out["search_epochs"] == 1
+
+
+# ---------------------------------------------------------------- what the mutation run of supernet.py found (issue 18)
+def test_derivation_fills_kernel_free_edges_and_reads_each_nodes_own_rows():
+    """A skip (kernel 0, no activation) becomes an edge with kernel 1 and relu, as the builder expects; with
+    three nodes the third node's rows start after the first two nodes' 2 + 3 rows."""
+    cands = [[("skip", 0, "-"), ("conv", 3, "tanh")]] * 3
+    alphas = [torch.tensor([[2.0, 0.0], [2.0, 0.0]]),
+              torch.tensor([[0.0, 2.0], [0.0, 1.0], [0.0, 3.0]]),
+              torch.tensor([[0.0, 1.0], [3.0, 0.0], [0.0, 0.5], [0.0, 4.0]])]
+    cell = derive_cell(alphas, cands)
+    assert cell[0] == (Edge(0, "skip", 1, "relu"), Edge(1, "skip", 1, "relu"))
+    assert cell[1] == (Edge(0, "conv", 3, "tanh"), Edge(2, "conv", 3, "tanh"))
+    assert [(e.source, e.op) for e in cell[2]] == [(1, "skip"), (3, "conv")]
+
+
+def test_the_supernet_derives_its_reduction_cell_from_its_own_alphas():
+    cands = [[("conv", 3, "relu"), ("skip", 0, "-")]] * 2
+    net = SuperNetwork((1, 8, 8), 3, cands, cells=3, channels=4)
+    assert net.has_reduction
+    with torch.no_grad():
+        for a in net.alphas_normal:
+            a.copy_(torch.tensor([[5.0, 0.0]]).expand_as(a))  # normal cells: conv everywhere
+        for a in net.alphas_reduce:
+            a.copy_(torch.tensor([[0.0, 5.0]]).expand_as(a))  # reduction cells: skip everywhere
+    geno = net.genotype()
+    assert {e.op for node in geno.normal for e in node} == {"conv"}
+    assert geno.reduce is not None and {e.op for node in geno.reduce for e in node} == {"skip"}
+    assert SuperNetwork((1, 8, 8), 3, cands, cells=2, channels=4).genotype().reduce is None  # no reduction cells
+
+
+def test_search_time_batch_norm_is_not_affine_and_the_stem_is_darts():
+    """DARTS (REFERENCES.md): all search-time BN is affine=False (pools get a non-affine BN too); the stem is a
+    3x3 conv of stem_multiplier x C = 3C channels with an affine BN; the cell preprocessing is 1x1; the
+    alphas start at 1e-3 x randn."""
+    cands = [[("conv", 3, "relu"), ("max_pool", 3, "-"), ("skip", 0, "-")]] * 2
+    net = SuperNetwork((1, 8, 8), 3, cands, cells=3, channels=4)
+    cell_bns = [m for m in net.cells.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert cell_bns and not any(bn.affine for bn in cell_bns)
+    stem_conv, stem_bn = net.stem[0], net.stem[1]
+    assert stem_conv.kernel_size == (3, 3) and stem_conv.out_channels == 12 and stem_bn.affine
+    for cell in net.cells:
+        pre1_convs = [m for m in cell.pre1.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert pre1_convs and all(c.kernel_size == (1, 1) for c in pre1_convs)
+    alphas = torch.cat([a.detach().flatten() for a in [*net.alphas_normal, *net.alphas_reduce]])
+    assert 0 < alphas.abs().max() < 0.01

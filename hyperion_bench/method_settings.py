@@ -269,12 +269,11 @@ def inner_loop_options(options: dict[str, dict[str, str]], suite_oneshot: dict[s
     ``hyperdarts.KEY=VALUE``), typed and checked on top of the suite's settings: what every searching
     trial of the run receives (``TrialConstants.oneshot``); empty when the command sets none."""
     out: dict[str, dict[str, Any]] = {}
-    if options.get("darts"):
-        OneShotSettings.of(suite_oneshot, options["darts"], where="--method-option", parse=True)
-        out["darts"] = check_overrides("darts", options["darts"], "--method-option", parse=True)
-    if options.get("hyperdarts"):
-        HyperDartsSettings.of(suite_hyperdarts, options["hyperdarts"], where="--method-option", parse=True)
-        out["hyperdarts"] = check_overrides("hyperdarts", options["hyperdarts"], "--method-option", parse=True)
+    for settings, suite_values in ((OneShotSettings, suite_oneshot), (HyperDartsSettings, suite_hyperdarts)):
+        if options.get(settings.method):  # read once, then range-checked on top of the suite's values
+            out[settings.method] = check_overrides(settings.method, options[settings.method], "--method-option",
+                                                   parse=True)
+            settings.of(suite_values, out[settings.method], where="--method-option")
     return out
 
 

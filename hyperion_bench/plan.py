@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hyperion_bench.method_settings import inner_loop
 from hyperion_bench.nn.builder import CellSpec, NetworkSpec, PlainCnnSpec, build_network
 from hyperion_bench.nn.genotype import Genotype, genotype_from_config
 from hyperion_bench.oneshot import InnerSearch, darts_settings, inner_optimizer, needs_search, node_candidates
@@ -129,8 +130,8 @@ def inner_search(suite: Suite, config: dict[str, Any], oneshot: Mapping[str, Map
     """The inner loop of a searching config: its candidates, optimiser and settings (the suite's, with the
     command line's ``oneshot`` on top)."""
     optimizer = inner_optimizer(config)
-    loop = {**suite.oneshot, **oneshot.get("darts", {})}
-    hyper = {**suite.hyperdarts, **oneshot.get("hyperdarts", {})}
+    both = inner_loop(suite.oneshot, suite.hyperdarts, oneshot)
+    loop, hyper = both["darts"], both["hyperdarts"]
     return InnerSearch(
         optimizer=optimizer,
         candidates=tuple(tuple(c) for c in node_candidates(suite, config)),

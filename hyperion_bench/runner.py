@@ -32,7 +32,7 @@ from hyperion_bench.method_settings import inner_loop, inner_loop_options
 from hyperion_bench.placement import GpuPlan, gpu_plan, shard_runs, visible_gpus
 from hyperion_bench.problems import problem_of
 from hyperion_bench.progress import Progress
-from hyperion_bench.protocol import TrialConstants
+from hyperion_bench.protocol import ONESHOT_KEY, TrialConstants
 from hyperion_bench.records import CSV_EVERY_S, SyneTuneResults, TrialRecorder, write_json_atomic
 from hyperion_bench.registry import SEARCHING_METHODS
 from hyperion_bench.resume import METADATA_FILE, EarlierAttempt, close_segment, open_segment, read_attempt
@@ -282,8 +282,7 @@ def _run_locked(settings: RunSettings, method: str, seed: int, device: str, pool
         "method_settings": scheduler.metadata().get("settings", {}),
     }
     if method in SEARCHING_METHODS:  # the one-shot loop its searching trials ran (--method-option darts.KEY too)
-        cli = inner_loop_options(settings.method_options, suite.oneshot, suite.hyperdarts)
-        meta["inner_loop"] = inner_loop(suite.oneshot, suite.hyperdarts, cli)
+        meta["inner_loop"] = inner_loop(suite.oneshot, suite.hyperdarts, scheduler.constants.get(ONESHOT_KEY, {}))
     if earlier is not None and earlier.segments:
         meta["started"] = earlier.meta.get("started", meta["started"])
     open_segment(meta, earlier)

@@ -1,9 +1,11 @@
 """Properties over many generated inputs (hypothesis): the Pareto and hypervolume machinery against
-brute-force definitions and botorch, the MO selection rules against their definitions, and every shipped
-search space's encodings. Points are small integers so that ties and duplicates are common and every
-hypervolume is exact in floating point."""
+brute-force definitions and botorch, the MO selection rules against their definitions, every shipped
+search space's encodings, and Hyperion's sub-search-space encodings and proposals. Points are small
+integers so that ties and duplicates are common and every hypervolume is exact in floating point."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hyperion_bench.methods import make_optimizer
 from hyperion_bench.methods._mo_select import (
     EPS,
     greedy_split,
@@ -19,6 +22,7 @@ from hyperion_bench.methods._mo_select import (
     sort_best_first,
     worst_index,
 )
+from hyperion_bench.methods.hyperion import INNER, SPLIT_PREFIX
 from hyperion_bench.metrics import (
     hypervolume,
     hypervolume_contributions,
@@ -26,6 +30,16 @@ from hyperion_bench.metrics import (
     pareto_front,
     pareto_mask,
 )
+from hyperion_bench.nn.supernet import canonical
+from hyperion_bench.oneshot import (
+    CELL_FUSION,
+    INNER_PREFIX,
+    decode_subset,
+    encode_subset,
+    needs_search,
+    node_candidates,
+)
+from hyperion_bench.plan import decode
 from hyperion_bench.space import parse_edges
 from hyperion_bench.suites import BENCHMARKS_DIR, load_suite
 
@@ -200,3 +214,59 @@ def test_any_point_of_the_unit_cube_is_a_valid_config(name, data):
         if p.name.startswith("edges@"):
             a, b = parse_edges(config[p.name])
             assert 0 <= a < b < int(p.name.split("@")[1]) + 2  # a node reads two distinct earlier states
+
+
+# ---------------------------------------------------------------- sub-search-space encodings
+CELL_SUITES = [n for n in SUITES if load_suite(n).family == "cell"]
+
+
+@pytest.mark.parametrize("name", CELL_SUITES)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_any_nonempty_subset_survives_its_encoding_with_its_types(name, data):
+    suite = load_suite(name)
+    for p in (p for p in suite.space.params if p.role == "fusion" and p.name in CELL_FUSION):
+        subset = data.draw(st.lists(st.sampled_from(p.choices), min_size=1, unique=True), label=p.name)
+        back = decode_subset(suite, p.name, encode_subset(subset))
+        assert back == subset and [type(v) for v in back] == [type(v) for v in subset]  # kernels stay ints
+
+
+@pytest.mark.parametrize("name", CELL_SUITES)
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), n_m=st.integers(1, 3), cap=st.sampled_from([0, 4, 12]))
+def test_every_hyperion_proposal_decodes_to_the_supernet_its_split_and_subsets_ask_for(name, seed, n_m, cap):
+    """Hyperion's configs are not points of the flat space (subsets, n_m values per node): each must still
+    decode to a plan, and each node's candidates must be exactly the product of what the split gave the
+    inner loop (its subset) and what the outer learners chose (n_m values)."""
+    suite = load_suite(name)
+    sched = make_optimizer("hyperion", space=suite.space, seed=seed,
+                           options={**suite.hyperion, "outer": "random", "n_m": n_m, "max_candidates": cap,
+                                    "n_init": 100})
+    fusion = [p for p in suite.space.params if p.role == "fusion" and p.name in CELL_FUSION]
+    for key in range(4):
+        fallbacks = sched.n_fallbacks
+        config = sched.ask(key).config
+        fell_back = sched.n_fallbacks > fallbacks  # no valid split within the retries: all outer, cap not applied
+        sched.tell(key, np.array([float(key)]), {})
+        plan = decode(suite, config)  # raises on anything the suite searches but the config lacks
+        assert (plan.search is not None) == needs_search(suite, config)
+        per_base = []
+        for p in fusion:
+            if config[f"{SPLIT_PREFIX}{p.name}"] == INNER:
+                subset = decode_subset(suite, p.name, config[f"{INNER_PREFIX}{p.name}"])
+                assert subset and set(subset) <= set(p.choices)
+                per_base.append([subset] * suite.network["nodes"])
+            else:
+                nodes = [[config[f"{p.name}@{j}"]] + [config[f"{p.name}@{j}.{k}"] for k in range(1, n_m)]
+                         for j in range(suite.network["nodes"])]
+                assert all(set(v) <= set(p.choices) for v in nodes)
+                per_base.append(nodes)
+        cands = node_candidates(suite, config)
+        for j, node in enumerate(cands):
+            # exactly the product, with equivalent candidates (a pool's activation, a skip's kernel) merged
+            assert sorted(node) == sorted({canonical(c) for c in itertools.product(*(b[j] for b in per_base))})
+            if cap and not fell_back:
+                assert len(node) <= cap
+        if plan.search is None:  # the outer loop fixed the cell, its inputs included
+            assert all(len(node) == 1 for node in cands)
+            assert all(f"edges@{j}" in config for j in range(suite.network["nodes"]))

@@ -50,6 +50,13 @@ def write_json_atomic(data: dict[str, Any], path: Path) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, default=str))
 
 
+def json_line(record: dict[str, Any]) -> str:
+    """One line of ``trials.jsonl`` / ``epochs.jsonl``. A value JSON cannot hold must not stop the run (the
+    recorder is a Tuner callback: an exception there ends the experiment): a numpy or torch value is
+    written as its Python number (or list), anything else (a datetime, a path) as its text."""
+    return json.dumps(record, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)) + "\n"
+
+
 def _clean_metrics(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if not k.startswith("st_")}
 
@@ -95,8 +102,8 @@ class TrialRecorder(TunerCallback):
         metrics = _clean_metrics(result)
         self.last[trial.trial_id] = metrics
         with open(self.folder / EPOCHS_FILE, "a") as f:
-            f.write(json.dumps({"trial_id": self.trial_offset + trial.trial_id, "time_s": time.time() - self.t0,
-                                **metrics}) + "\n")
+            f.write(json_line({"trial_id": self.trial_offset + trial.trial_id, "time_s": time.time() - self.t0,
+                               **metrics}))
         if decision == SchedulerDecision.STOP and status != Status.completed:
             # Syne Tune's trap: a trial the scheduler stops (MOASHA at a rung) never reaches
             # on_trial_complete. Its evaluation at this many epochs is finished: record it as completed.
@@ -163,7 +170,7 @@ class TrialRecorder(TunerCallback):
     def _append(self, row: dict[str, Any]) -> None:
         if self._log is None:
             self._log = open(self.folder / TRIALS_LOG, "a")
-        self._log.write(json.dumps(row, default=str) + "\n")
+        self._log.write(json_line(row))
         self._log.flush()  # in the OS's hands: a killed process loses nothing
         now = time.time()
         if now - self._fsync_at >= FSYNC_EVERY_S:

@@ -1,5 +1,6 @@
 """The recorder: one row per trial, failures with their error, atomic rewrites, report aggregation."""
 
+import json
 from datetime import datetime
 
 import numpy as np
@@ -188,3 +189,156 @@ def test_report_aggregates_over_seeds(tmp_path):
     csv = render(table, "csv")
     assert csv.splitlines()[0].startswith("suite,method,n_seeds,n_trials")
     assert render(table, "md").startswith("| suite | method |")
+
+
+def test_json_is_written_whole_indented_and_with_any_value_as_text(tmp_path):
+    from hyperion_bench.records import write_json_atomic
+
+    path = tmp_path / "metadata.json"
+    data = {"folder": tmp_path, "n": 3, "nested": {"when": datetime(2026, 12, 2, 22, 0)}}
+    write_json_atomic(data, path)
+    assert path.read_text() == json.dumps(data, indent=2, default=str)  # 2-space indent: diffs stay readable
+    assert json.loads(path.read_text())["folder"] == str(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["metadata.json"]  # no temp file left
+
+
+def test_metrics_of_a_row_are_what_the_trial_reported_and_nothing_else():
+    from hyperion_bench.records import CONFIG_PREFIX, ROW_COLUMNS, metrics_of_row
+
+    row = {**dict.fromkeys(ROW_COLUMNS, 1), f"{CONFIG_PREFIX}lr": 0.1, f"{CONFIG_PREFIX}op@0": "skip",
+           "objective": 0.25, "val_accuracy": 0.75, "lr_found": 0.1}
+    assert metrics_of_row(row) == {"objective": 0.25, "val_accuracy": 0.75, "lr_found": 0.1}
+    assert metrics_of_row({}) == {}
+
+
+def test_syne_tune_results_continue_the_earlier_segments_ids_and_times_atomically(tmp_path, monkeypatch):
+    """A resumed run's results.csv.zip keeps the earlier segments' rows and numbers this segment's trials
+    and tuner times after them (Syne Tune's own callback would start again from 0 and overwrite)."""
+    import zipfile
+
+    from syne_tune.constants import ST_TRIAL_ID, ST_TUNER_TIME
+
+    from hyperion_bench.records import SyneTuneResults
+
+    earlier = pd.DataFrame({ST_TRIAL_ID: [0, 1], ST_TUNER_TIME: [1.0, 2.0], "objective": [0.5, 0.4]})
+    cb = SyneTuneResults(earlier, trial_offset=2, time_offset_s=10.0)
+    cb.results = [{ST_TRIAL_ID: 0, ST_TUNER_TIME: 0.5, "objective": 0.3},
+                  {ST_TRIAL_ID: 1, ST_TUNER_TIME: 1.5, "objective": 0.2}]
+    frame = cb.dataframe()
+    assert frame[ST_TRIAL_ID].tolist() == [0, 1, 2, 3]
+    assert frame[ST_TUNER_TIME].tolist() == [1.0, 2.0, 10.5, 11.5]
+    assert frame["objective"].tolist() == [0.5, 0.4, 0.3, 0.2]
+    assert list(frame.index) == [0, 1, 2, 3]
+
+    cb.store_results()  # no csv_file yet (before on_tuning_start): nothing is written
+    assert list(tmp_path.iterdir()) == []
+    cb.csv_file = str(tmp_path / "results.csv.zip")
+    cb.store_results()
+    with zipfile.ZipFile(cb.csv_file) as z:
+        assert z.namelist() == ["results.csv"]  # what pandas and load_experiment expect inside
+    back = pd.read_csv(cb.csv_file, compression="zip")
+    pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv.zip"]
+
+    # a write that fails half-way leaves the last complete file in place
+    before = (tmp_path / "results.csv.zip").read_bytes()
+    cb.results.append({ST_TRIAL_ID: 2, ST_TUNER_TIME: 2.5, "objective": 0.1})
+
+    def torn(self, f, **kw):
+        f.write(b"trial_id,st_tun")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", torn)
+    with pytest.raises(OSError):
+        cb.store_results()
+    assert (tmp_path / "results.csv.zip").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv.zip"]
+
+
+def test_syne_tune_results_without_earlier_rows_or_this_segments_rows():
+    from syne_tune.constants import ST_TRIAL_ID, ST_TUNER_TIME
+
+    from hyperion_bench.records import SyneTuneResults
+
+    fresh = SyneTuneResults()
+    assert fresh.dataframe().empty
+    fresh.results = [{ST_TRIAL_ID: 0, "objective": 0.3}]  # no tuner time column (add_wallclock_time off)
+    assert fresh.dataframe().to_dict("records") == [{ST_TRIAL_ID: 0, "objective": 0.3}]
+    earlier = pd.DataFrame({ST_TRIAL_ID: [0], ST_TUNER_TIME: [1.0]})
+    nothing_new = SyneTuneResults(earlier, trial_offset=1, time_offset_s=5.0)
+    pd.testing.assert_frame_equal(nothing_new.dataframe(), earlier)
+    assert SyneTuneResults(pd.DataFrame(), 3, 1.0).dataframe().empty
+
+
+def test_a_resumed_segment_continues_ids_and_times_and_hands_each_row_on(tmp_path, monkeypatch):
+    import hyperion_bench.records as records
+
+    clock = Clock(1000.0)
+    monkeypatch.setattr(records, "time", clock)
+    earlier = {0: {"trial_id": 0, "status": "completed", "weighted_sum": 0.9}}
+    seen = []
+    rec = TrialRecorder(tmp_path, on_row=seen.append, earlier_rows=earlier, trial_offset=10, time_offset_s=100.0)
+    tuner = FakeTuner([f"{ERROR_TAG} ValueError: bad\n"])
+    tuner.trial_backend.placement = lambda trial_id: {0: "0,1"}.get(trial_id, "")  # the worker's GPU slots
+    rec.on_tuning_start(tuner)  # the earlier segments used 100 s: this one's clock starts there
+    clock.now = 1001.5
+    rec.on_start_trial(trial(0))
+    rec.on_start_trial(trial(1))
+    clock.now = 1002.25
+    odd = {"when": datetime(2026, 12, 2), "n_cells": np.int64(3), "lr_found": np.float32(0.25)}  # not JSON types
+    rec.on_trial_result(trial(0), Status.in_progress, {**result(0.4), **odd}, "CONTINUE")
+    rec.on_trial_result(trial(1), Status.in_progress, result(0.6), "CONTINUE")
+    clock.now = 1003.1234
+    rec.on_trial_complete(trial(0), {**result(0.3), **odd})  # they must not stop the run
+    for _ in range(2):  # seen failed twice: one row
+        rec.on_fetch_status_results({0: (trial(0), Status.completed), 1: (trial(1), Status.failed)}, [])
+    rec.on_tuning_end()
+    assert tuner.trial_backend.asked == [1]  # the failed trial's own stderr
+    assert [r["trial_id"] for r in seen] == [10, 11]
+    frame = pd.read_csv(tmp_path / TRIALS_FILE)
+    assert frame["trial_id"].tolist() == [0, 10, 11] and frame["status"].tolist() == ["completed"] * 2 + ["failed"]
+    assert (frame.loc[1, "start_s"], frame.loc[1, "end_s"]) == (101.5, 103.123)
+    assert frame.loc[1, "gpus"] == "0,1" and pd.isna(frame.loc[2, "gpus"])  # no slot: no value
+    assert frame.loc[2, "error"] == "ValueError: bad"
+    log = [json.loads(line) for line in (tmp_path / records.TRIALS_LOG).read_text().splitlines()]
+    assert [r["trial_id"] for r in log] == [10, 11]  # this segment's rows, each once
+    epoch, other = [json.loads(line) for line in (tmp_path / EPOCHS_FILE).read_text().splitlines()]
+    assert (epoch["trial_id"], epoch["time_s"], other["trial_id"]) == (10, 102.25, 11)
+    for line in (epoch, log[0]):  # numbers stay numbers (a resume tells them to the optimiser again)
+        assert (line["when"], line["n_cells"], line["lr_found"]) == ("2026-12-02 00:00:00", 3, 0.25)
+
+
+def test_the_log_is_fsynced_at_most_every_second_and_the_table_at_most_every_csv_every_s(tmp_path, monkeypatch):
+    """The recorder's cost per trial (module docstring): a flushed line per row, an fsync at most every
+    FSYNC_EVERY_S, trials.csv rewritten at most every csv_every_s and once more when the run ends."""
+    import os
+
+    import hyperion_bench.records as records
+
+    clock = Clock(1000.0)
+    monkeypatch.setattr(records, "time", clock)
+    synced, written = [], []
+    real_fsync, real_write = os.fsync, records.write_csv_atomic
+    monkeypatch.setattr(records.os, "fsync", lambda fd: (synced.append((fd, clock.now)), real_fsync(fd)))
+    monkeypatch.setattr(records, "write_csv_atomic", lambda frame, path: (written.append(len(frame)),
+                                                                           real_write(frame, path)))
+    rec = TrialRecorder(tmp_path, csv_every_s=2.0)
+    rec.on_tuning_start(FakeTuner([]))
+    rec.flush()
+    assert (synced, written) == ([], [])  # nothing recorded: nothing to write
+    for i, t in enumerate([1000.0, 1000.5, 1001.0, 1001.5, 1002.0]):
+        clock.now = t
+        rec.on_start_trial(trial(i))
+        rec.on_trial_complete(trial(i), result(0.5))
+    log_syncs = [t for fd, t in synced if fd == rec._log.fileno()]  # (trials.csv's atomic writes fsync too)
+    assert log_syncs == [1000.0, 1001.0, 1002.0]  # the first row, then whenever a second has passed (inclusive)
+    assert written == [1, 5]  # the first row, then 2 s later (inclusive)
+    log = rec._log
+    rec.flush()
+    assert written == [1, 5] and log.closed  # the table was up to date; the log is let go
+    clock.now = 1002.1
+    rec.on_start_trial(trial(5))
+    rec.on_trial_complete(trial(5), result(0.5))  # a row after a flush reopens the log
+    rec.flush()
+    assert written == [1, 5, 6]
+    assert len((tmp_path / records.TRIALS_LOG).read_text().splitlines()) == 6

@@ -15,7 +15,7 @@ from hyperion_bench.methods import METHODS, make_run_scheduler
 from hyperion_bench.methods._hyperband import Hyperband, bracket_sizes, hb_budgets
 from hyperion_bench.methods._mo_select import greedy_split, select_best, sort_best_first, worst_index
 from hyperion_bench.methods.optimizer import Context
-from hyperion_bench.methods.sh_emoa import SHEMOA
+from hyperion_bench.methods.sh_emoa import SHEMOA, Individual
 from hyperion_bench.metrics import hypervolume
 from hyperion_bench.suites import load_suite
 from hyperion_bench.synthetic import objectives
@@ -182,8 +182,65 @@ def test_waiting_bracket_starts_a_new_one_for_a_free_worker():
     assert config["id"] == 4 and epochs == 2 and hb.n_brackets == 2
 
 
+def test_hyperband_budgets_refuse_impossible_schedules_and_drop_rounded_duplicates():
+    assert hb_budgets(1, 3, 1.2) == [1, 2, 3]  # 1.005, 1.21, 1.45, 1.74, 2.08, 2.5, 3 rounded: each once
+    for bad in [(1, 4, 1), (1, 4, 0.5), (3, 2, 2), (0, 4, 2)]:  # eta 1 never shrinks; min above max; 0 epochs
+        with pytest.raises(AssertionError):
+            hb_budgets(*bad)
+
+
+def numbered_sampler(log: list | None = None):
+    """Configs {"id": 0}, {"id": 1}, ...; ``log`` gets the budget each draw was made for."""
+    ids = iter(range(1000))
+
+    def sample(budget):
+        if log is not None:
+            log.append(budget)
+        return {"id": next(ids)}
+    return sample
+
+
+def test_one_worker_fills_the_first_rung_before_promoting_and_finished_brackets_leave():
+    budgets_asked: list = []
+    hb = Hyperband(1, 4, 2, numbered_sampler(budgets_asked))
+    seen = []
+    for k in range(4 + 2 + 1):  # bracket s = 2: rungs of 4, 2 and 1 at 1, 2 and 4 epochs, asked and told in turn
+        config, epochs = hb.ask(k)
+        seen.append((config["id"], epochs))
+        hb.tell(k, np.array([config["id"], -config["id"]], dtype=float))  # one front: every member non-dominated
+    assert [e for _, e in seen] == [1, 1, 1, 1, 2, 2, 4] and hb.n_brackets == 1
+    assert budgets_asked == [1, 1, 1, 1]  # the sampler is told the budget it draws for (MO-BOHB's model per budget)
+    assert hb.ask(7)[1] == 2 and hb.n_brackets == 2  # the next bracket (s = 1) starts at 2 epochs
+    assert len(hb.active) == 1  # the finished bracket is gone
+    assert budgets_asked[-1] == 2
+    assert hb.tell(999, np.array([0.0, 0.0])) is None  # an unknown key is ignored
+
+
+def test_a_bracket_that_ends_early_hands_over_to_the_next_running_one():
+    hb = Hyperband(1, 4, 2, numbered_sampler())
+    for k in range(6):  # bracket s = 2 (ids 0-3, 1 epoch), then bracket s = 1 (ids 4-5, 2 epochs)
+        hb.ask(k)
+    for k in range(4):
+        hb.tell(k, None)  # the whole first rung failed: nothing to promote, the bracket ends
+    hb.tell(4, np.array([1.0, 2.0]))
+    hb.tell(5, np.array([2.0, 1.0]))
+    config, epochs = hb.ask(6)  # the second bracket's promotion, not a third bracket
+    assert config["id"] in (4, 5) and epochs == 4 and hb.n_brackets == 2
+
+
+def test_successive_halving_mode_always_starts_the_most_aggressive_bracket():
+    hb = Hyperband(1, 4, 2, numbered_sampler(), brackets="successive_halving")
+    firsts = []
+    for b in range(3):
+        for k in range(4 * b, 4 * b + 4):
+            firsts.append(hb.ask(k)[1])
+    assert firsts == [1] * 12 and hb.n_brackets == 3  # hyperband would start brackets at 2 and 4 epochs
+    with pytest.raises(AssertionError):
+        Hyperband(1, 4, 2, numbered_sampler(), brackets="asha")
+
+
 # ---------------------------------------------------------------- SH-EMOA
-def make_shemoa(suite: Any, max_trials: int, **settings: Any) -> SHEMOA:
+def make_shemoa(suite: Any, max_trials: int | None, **settings: Any) -> SHEMOA:
     context = Context(["f1", "f2"], [1.1, 11.0], max_trials=max_trials)
     from hyperion_bench.method_settings import load_baseline
 
@@ -322,6 +379,69 @@ def test_shemoa_removes_a_dominated_child(mf_suite):
     opt.ask(4)
     opt.tell(4, np.array([10.0, 10.0]), {})  # dominated by everyone: it leaves at once
     assert sorted(tuple(i.objectives) for i in opt.population) == [(0, 4), (1, 3), (2, 2), (3, 1)]
+
+
+def test_shemoa_settings_reach_the_algorithm(mf_suite):
+    """Every key of baselines/sh-emoa.toml is read, and read under its own name (the file is the one place
+    the defaults live: a misspelt key is a KeyError, not a silent fallback)."""
+    opt = make_shemoa(mf_suite, 150, population=12, min_population=3, population_fraction=0.05,
+                      mutation_keys=2, p_recombination=0.25, tournament_size=4, eta=4)
+    assert opt.mu == 8  # min(12, max(3, round(0.05 * 150)))
+    assert (opt.mutation_keys, opt.p_recombination, opt.tournament, opt.budgets) == (2, 0.25, 4, [1, 4])
+    assert opt.stage_evals == [120, 30]  # shares 1 : 1/4 of 150
+    wall_clock_only = make_shemoa(mf_suite, None, n_fe_total=300)
+    assert wall_clock_only.n_total == 300 and wall_clock_only.mu == 30 and sum(wall_clock_only.stage_evals) == 300
+    assert make_shemoa(mf_suite, None).n_total == 15000  # the paper's budget (Appendix B.1)
+    with pytest.raises(KeyError):
+        SHEMOA(space=mf_suite.space, n_objectives=2, seed=0, settings={"population": 10})
+
+
+def seeded_population(opt: SHEMOA, configs: list[dict], points: list[tuple[float, float]]) -> None:
+    opt.queue = []
+    opt.population = [Individual(dict(c), np.array(y, dtype=float)) for c, y in zip(configs, points, strict=True)]
+
+
+def test_shemoa_mutation_resamples_exactly_mutation_keys_distinct_parameters(mf_suite):
+    opt = make_shemoa(mf_suite, 70, p_recombination=0.0, mutation_keys=3)
+    parent = opt.space.sample(np.random.default_rng(5))
+    seeded_population(opt, [parent, parent], [(1.0, 2.0), (2.0, 1.0)])
+    for _ in range(30):  # continuous parameters: a resampled value never equals the parent's
+        child = opt._child()
+        assert sum(child[k] != parent[k] for k in opt.space.names) == 3  # drawn without replacement
+
+
+def test_shemoa_recombination_takes_each_parameter_from_one_of_two_parents(mf_suite):
+    opt = make_shemoa(mf_suite, 70, p_recombination=1.0, tournament_size=1)
+    rng = np.random.default_rng(6)
+    a, b = opt.space.sample(rng), opt.space.sample(rng)
+    seeded_population(opt, [a, b], [(1.0, 2.0), (2.0, 1.0)])
+    mixed = 0
+    for _ in range(40):
+        child = opt._child()
+        assert all(child[k] in (a[k], b[k]) for k in opt.space.names)  # recombination only, no mutation
+        mixed += any(child[k] == a[k] for k in opt.space.names) and any(child[k] == b[k] for k in opt.space.names)
+    assert mixed > 10  # uniform crossover: most children take parameters from both parents
+
+
+def test_shemoa_waits_for_the_stages_last_trial_and_breeds_while_children_run(mf_suite):
+    opt = make_shemoa(mf_suite, 70)  # stage 0: 40 evaluations at 1 epoch
+    y = iter(np.random.default_rng(2).random((100, 2)))
+    for k in range(8):
+        opt.ask(k)
+        opt.tell(k, next(y), {})
+    opt.ask(8)
+    second = opt.ask(9)  # steady state with two workers: a child runs, another is bred
+    assert second is not None and [opt.pending[k][0] for k in (8, 9)] == ["child", "child"]
+    for k in (8, 9):
+        opt.tell(k, next(y), {})
+    for k in range(10, 39):
+        opt.ask(k)
+        opt.tell(k, next(y), {})
+    assert opt.ask(39).epochs == 1 and opt.asked_in_stage == 40
+    assert opt.ask(40) is None  # the stage's last trial is still running: the next stage waits for it
+    opt.tell(39, next(y), {})
+    s = opt.ask(40)
+    assert (s.epochs, opt.stage, opt.pending[40][0]) == (2, 1, "init")
 
 
 # ---------------------------------------------------------------- MO-BOHB

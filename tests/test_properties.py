@@ -127,7 +127,8 @@ def test_hypervolume_matches_botorch_and_ignores_points_outside_the_box(points, 
 # ---------------------------------------------------------------- MO selection (_mo_select)
 def test_reference_point_pushes_each_worst_value_outwards():
     ref = reference_point([[1.0, -2.0, 0.0], [2.0, -4.0, 0.0]])
-    assert ref.tolist() == pytest.approx([2.2, -1.8, EPS], rel=1e-12)
+    assert ref.tolist() == pytest.approx([2.2, -1.8, EPS], rel=1e-12, abs=0)  # (approx's default abs hides EPS vs 0)
+    assert reference_point([[0.0, 0.5]]).tolist() == [EPS, 0.55]
     assert reference_point([[3, 1], [1, 3]]).dtype == float
 
 

@@ -59,9 +59,9 @@ class Member:
 class Bracket:
     """One successive-halving bracket: its rungs' budgets and sizes, and who is on the current rung."""
 
-    def __init__(self, budgets: list[int], sizes: list[int], index: int):
+    def __init__(self, budgets: list[int], sizes: list[int]):
         assert len(budgets) == len(sizes) >= 1
-        self.budgets, self.sizes, self.index = budgets, sizes, index
+        self.budgets, self.sizes = budgets, sizes
         self.rung = 0
         self.members: list[Member] = []
         self.finished = False
@@ -103,7 +103,7 @@ class Hyperband:
     def _new_bracket(self) -> Bracket:
         s = self.s_max - (self.n_brackets % (self.s_max + 1)) if self.mode == "hyperband" else self.s_max
         sizes = bracket_sizes(s, self.s_max, self.eta)
-        bracket = Bracket(self.budgets[self.s_max - s:], sizes, self.n_brackets)
+        bracket = Bracket(self.budgets[self.s_max - s:], sizes)
         self.n_brackets += 1
         self.active.append(bracket)
         return bracket

@@ -41,24 +41,24 @@ class Individual:
 class SHEMOA(Optimizer):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        s = self.settings
-        total = int(self.context.max_trials or s.get("n_fe_total", 15000))
+        s = self.settings  # every key from baselines/sh-emoa.toml (the one place its defaults live)
+        total = int(self.context.max_trials or s["n_fe_total"])
         self.n_total = total
-        scaled = round(float(s.get("population_fraction", 0.1)) * total)
-        self.mu = int(min(int(s.get("population", 100)), max(int(s.get("min_population", 8)), scaled)))
-        self.mutation_keys = int(s.get("mutation_keys", 5))
-        self.p_recombination = float(s.get("p_recombination", 0.5))
-        self.tournament = int(s.get("tournament_size", 3))
-        eta = float(s.get("eta", 2))
+        scaled = round(float(s["population_fraction"]) * total)
+        self.mu = int(min(int(s["population"]), max(int(s["min_population"]), scaled)))
+        self.mutation_keys = int(s["mutation_keys"])
+        self.p_recombination = float(s["p_recombination"])
+        self.tournament = int(s["tournament_size"])
+        eta = float(s["eta"])
         self.budgets = hb_budgets(self.min_epochs, self.max_epochs, eta)
         shares = np.array([eta ** (-i) for i in range(len(self.budgets))])
         self.stage_evals = [int(round(total * w)) for w in shares / shares.sum()]
         self.stage = 0
         self.asked_in_stage = 0
         self.population: list[Individual] = []
-        self.queue: list[dict[str, Any]] = []  # configs still to (re-)evaluate at the start of the stage
         self.pending: dict[int, tuple[str, dict[str, Any], int]] = {}  # key -> (kind, config, stage)
-        self.queue = [self.space.sample(self.rng) for _ in range(self.mu)]
+        # configs still to (re-)evaluate at the start of the stage: mu random ones in stage 0
+        self.queue: list[dict[str, Any]] = [self.space.sample(self.rng) for _ in range(self.mu)]
 
     @property
     def budget(self) -> int:

@@ -264,6 +264,8 @@ def test_syne_tune_results_without_earlier_rows_or_this_segments_rows():
     assert fresh.dataframe().empty
     fresh.results = [{ST_TRIAL_ID: 0, "objective": 0.3}]  # no tuner time column (add_wallclock_time off)
     assert fresh.dataframe().to_dict("records") == [{ST_TRIAL_ID: 0, "objective": 0.3}]
+    fresh.results = [{ST_TRIAL_ID: 0, ST_TUNER_TIME: 2.0}]  # a first segment: nothing shifted
+    assert fresh.dataframe().to_dict("records") == [{ST_TRIAL_ID: 0, ST_TUNER_TIME: 2.0}]
     earlier = pd.DataFrame({ST_TRIAL_ID: [0], ST_TUNER_TIME: [1.0]})
     nothing_new = SyneTuneResults(earlier, trial_offset=1, time_offset_s=5.0)
     pd.testing.assert_frame_equal(nothing_new.dataframe(), earlier)

@@ -59,3 +59,14 @@ def test_shipped_suites_change_only_the_search_length(name):
     suite = load_suite(name)
     s = darts_settings(suite.oneshot, suite.hyperdarts)
     assert dataclasses.replace(s, epochs=50) == DartsSettings()
+
+
+def test_a_search_without_epochs_or_batches_is_refused_when_its_settings_are_made():
+    """Found by the mutation review: search() with epochs=0 raised UnboundLocalError (on ``done``) instead
+    of a message. The command line refuses such settings (OneShotSettings.check); the library API now too."""
+    from hyperion_bench.nn.darts import DartsSettings
+
+    for bad in ({"epochs": 0}, {"batch_size": 0}, {"order": 3}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            DartsSettings(**bad)
+    assert DartsSettings(epochs=1, batch_size=1, order=2).order == 2

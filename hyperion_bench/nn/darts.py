@@ -42,6 +42,15 @@ class DartsSettings:
     a_betas: tuple[float, float] = (0.5, 0.999)
     a_weight_decay: float = 1e-3
 
+    def __post_init__(self) -> None:
+        # the command line checks these with its own messages (method_settings); this guards the library
+        # API, where search() with no epoch raised UnboundLocalError
+        for name, ok in (("epochs", self.epochs >= 1), ("batch_size", self.batch_size >= 1),
+                         ("order", self.order in (1, 2))):
+            if not ok:
+                raise ValueError(f"DartsSettings.{name} = {getattr(self, name)!r}: epochs and batch_size must be "
+                                 "at least 1, order 1 or 2")
+
 
 def make_optimizers(net: SuperNetwork, s: DartsSettings, total_steps: int
                     ) -> tuple[torch.optim.SGD, torch.optim.Adam, torch.optim.lr_scheduler.LRScheduler]:

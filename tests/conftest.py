@@ -32,6 +32,16 @@ def tiny_signals() -> Dataset:
     return make_tiny_data((1, 40))
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny convs: two OpenMP threads only contend (40x slower on the shared 2-core CI machine). A module
+    opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HYPERION_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "hb-cache"))

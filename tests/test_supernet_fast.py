@@ -25,13 +25,7 @@ MIXED_2D = [[("sep_conv", 3, "tanh"), ("dil_conv", 3, "relu"), ("skip", 0, "-"),
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convs: two OpenMP threads only contend (40x slower on the shared 2-core CI machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 CASES = {

@@ -18,14 +18,7 @@ from hyperion_bench.nn.ops import make_op
 from hyperion_bench.nn.supernet import SuperNetwork, derive_cell, search_op
 from hyperion_bench.nn.supernet_fast import FastSuperNetwork, make_supernet
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny convs: two OpenMP threads only contend on the shared 2-core CI machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def shapes(net: nn.Module) -> dict[str, tuple[int, ...]]:

@@ -44,7 +44,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "records": ("hyperion_bench/records.py", ["test_records.py", "test_records_log.py"]),
     "report": ("hyperion_bench/report.py", ["test_report.py", "test_report_mutants.py", "test_records.py"]),
     "supernet": ("hyperion_bench/nn/supernet.py", ["test_supernet.py", "test_supernet_fast.py",
-                                                    "test_supernet_mutants.py"]),
+                                                    "test_supernet_mutants.py", "test_fake_devices.py"]),
     "supernet_fast": ("hyperion_bench/nn/supernet_fast.py", ["test_supernet_fast.py", "test_supernet_mutants.py"]),
     "darts": ("hyperion_bench/nn/darts.py", ["test_supernet.py", "test_supernet_fast.py", "test_darts_settings.py",
                                               "test_darts_search.py", "test_darts_mutants.py"]),
